@@ -1,0 +1,1 @@
+"""The ``contextnet`` command: one module per subcommand, each with ``register(subparsers)``."""
