@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from tf_contextnet.text.tokenizer import BLANK_TOKEN, Tokenizer, make_lookup_table, register_tokenizer
@@ -48,6 +49,11 @@ class CharacterTokenizer(Tokenizer):
 
     def surfaces(self) -> list[str]:
         return [""] + self.characters
+
+    def label_statistics(self, texts: Sequence[str], chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        lengths = np.array([len(t) for t in texts], np.int64)
+        unknown = np.array([not self._known.issuperset(t) for t in texts], bool)
+        return lengths, unknown
 
     def unknown_symbols(self, text: str) -> list[str]:
         return sorted({c for c in text if c not in self._known})

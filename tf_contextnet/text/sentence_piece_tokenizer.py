@@ -37,7 +37,7 @@ class SentencePieceTokenizer(Tokenizer):
             raise ValueError(f"the SentencePiece model must have pad_id=0 (the blank), got {processor.pad_id()}")
         self._processor = processor
         pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
-        self._unknown_id = processor.unk_id()
+        self.unknown_id = processor.unk_id()
         super().__init__([BLANK_TOKEN] + pieces[1:])
         self._tokenizer = None
 
@@ -67,7 +67,7 @@ class SentencePieceTokenizer(Tokenizer):
     def surfaces(self) -> list[str]:
         surfaces = [""]
         for i, piece in enumerate(self.vocabulary[1:], start=1):
-            if i == self._unknown_id:
+            if i == self.unknown_id:
                 surfaces.append(" \u2047 ")
             else:
                 surfaces.append(piece.replace(WORD_BOUNDARY, " "))
@@ -82,10 +82,10 @@ class SentencePieceTokenizer(Tokenizer):
 
     def unknown_symbols(self, text: str) -> list[str]:
         pieces = self._processor.encode(text, out_type=int)
-        if self._unknown_id not in pieces:
+        if self.unknown_id not in pieces:
             return []
         return sorted({c for c in text if not c.isspace()
-                       and self._unknown_id in self._processor.encode(c, out_type=int)})
+                       and self.unknown_id in self._processor.encode(c, out_type=int)})
 
     def _encode(self, texts: tf.Tensor) -> tf.RaggedTensor:
         return self._sentencepiece().tokenize(texts)

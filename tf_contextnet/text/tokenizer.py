@@ -9,6 +9,7 @@ import json
 import os
 from typing import Any, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from tf_contextnet.text.core_detokenizer import CoreDetokenizer
@@ -43,6 +44,7 @@ class Tokenizer:
 
     kind = "base"
     strip_decoded = True
+    unknown_id: int | None = None
 
     def __init__(self, vocabulary: Sequence[str]):
         if not vocabulary or vocabulary[0] != BLANK_TOKEN:
@@ -81,6 +83,21 @@ class Tokenizer:
     def decode_to_python(self, ids: Any) -> list[str]:
         """``decode`` as a list of Python strings."""
         return [t.decode("utf-8") for t in self.decode(ids).numpy().reshape(-1)]
+
+    def label_statistics(self, texts: Sequence[str], chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """Per text: the number of labels ``encode`` gives, and whether any part is unknown.
+
+        Never fails on unknown parts (unlike a character tokenizer's ``encode``); used to count
+        and name what ``make_dataset`` filters before it builds the pipeline.
+        """
+        lengths, unknown = [], []
+        for start in range(0, len(texts), chunk):
+            ids = self.encode(list(texts[start:start + chunk]))
+            lengths.append(ids.row_lengths().numpy())
+            unknown.append(tf.reduce_any(tf.equal(ids, self.unknown_id), axis=-1).numpy())
+        if not lengths:
+            return np.zeros([0], np.int64), np.zeros([0], bool)
+        return np.concatenate(lengths), np.concatenate(unknown)
 
     def unknown_symbols(self, text: str) -> list[str]:
         """The parts of ``text`` this tokenizer cannot represent (empty when it can)."""

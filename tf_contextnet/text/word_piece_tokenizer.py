@@ -35,7 +35,7 @@ class WordPieceTokenizer(Tokenizer):
         self.pieces = pieces
         super().__init__([BLANK_TOKEN] + pieces)
         self._table = make_lookup_table(self.vocabulary)
-        self._unknown_id = self.vocabulary.index(UNKNOWN_TOKEN)
+        self.unknown_id = self.vocabulary.index(UNKNOWN_TOKEN)
         self._tokenizer = None
 
     @classmethod
@@ -82,7 +82,7 @@ class WordPieceTokenizer(Tokenizer):
         if not words:
             return []
         ids = self._wordpiece().tokenize(tf.constant(words))
-        return sorted({w for w, row in zip(words, ids.to_list()) if self._unknown_id in row})
+        return sorted({w for w, row in zip(words, ids.to_list()) if self.unknown_id in row})
 
     def _encode(self, texts: tf.Tensor) -> tf.RaggedTensor:
         words = tf.strings.split(texts)

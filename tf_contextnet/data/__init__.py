@@ -1,0 +1,11 @@
+"""Data: manifests, LibriSpeech listing, TFRecord preparation and the tf.data input pipeline."""
+
+from tf_contextnet.data.dataset import DatasetReport, make_dataset
+from tf_contextnet.data.librispeech import read_librispeech
+from tf_contextnet.data.manifest import ManifestEntry, read_manifest, write_manifest
+from tf_contextnet.data.prepare import PrepareOptions, PrepareSummary, prepare
+from tf_contextnet.data.tfrecords import float_to_int16, parse_example, read_tfrecords
+
+__all__ = ["DatasetReport", "ManifestEntry", "PrepareOptions", "PrepareSummary", "float_to_int16",
+           "make_dataset", "parse_example", "prepare", "read_librispeech", "read_manifest",
+           "read_tfrecords", "write_manifest"]
