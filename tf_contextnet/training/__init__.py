@@ -1,0 +1,18 @@
+"""Training: schedule, optimizer, loss, precision, callbacks and distribution strategies."""
+
+from tf_contextnet.training.checkpointing import checkpoint_callbacks
+from tf_contextnet.training.multi_worker_shim import apply_multi_worker_shim
+from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossGuard
+from tf_contextnet.training.optimizer import make_optimizer
+from tf_contextnet.training.precision import set_precision
+from tf_contextnet.training.strategies import STRATEGIES, get_strategy
+from tf_contextnet.training.transducer_loss import l2_penalty, l2_variables, transducer_compute_loss
+from tf_contextnet.training.transducer_training_mixin import TransducerTrainingMixin
+from tf_contextnet.training.validation_error_rates import ValidationErrorRates
+from tf_contextnet.training.variational_noise import VariationalNoise
+from tf_contextnet.training.warmup_schedule import WarmupSchedule
+
+__all__ = ["STRATEGIES", "NonFiniteLossGuard", "TransducerTrainingMixin", "ValidationErrorRates",
+           "VariationalNoise", "WarmupSchedule", "apply_multi_worker_shim", "checkpoint_callbacks",
+           "get_strategy", "l2_penalty", "l2_variables", "make_optimizer", "set_precision",
+           "transducer_compute_loss"]

@@ -1,0 +1,67 @@
+"""Validation WER/CER from greedy decoding, every N epochs, into ``fit``'s logs.
+
+The rates land in the epoch logs as ``val_wer`` and ``val_cer`` (fractions, not percent), so
+``History`` records them and a ``keras.callbacks.TensorBoard`` placed *after* this callback in the
+callback list writes them (as ``epoch_wer``/``epoch_cer`` of the validation run).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tf_contextnet.decoding import greedy_decode
+from tf_contextnet.metrics import character_errors, word_errors
+
+
+def _texts(tokenizer, ids: tf.Tensor) -> list[str]:
+    return [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in tokenizer.decode(ids).numpy()]
+
+
+def transcribe_dataset(model: keras.Model, dataset: tf.data.Dataset, tokenizer,
+                       max_symbols_per_frame: int = 4) -> tuple[list[str], list[str]]:
+    """``(references, hypotheses)`` over a dataset of batch dicts (interfaces.md), by greedy decoding."""
+    references, hypotheses = [], []
+    for batch in dataset:
+        tokens, _ = greedy_decode(model, batch["features"], batch["feature_lengths"],
+                                  max_symbols_per_frame=max_symbols_per_frame)
+        references += _texts(tokenizer, batch["labels"])
+        hypotheses += _texts(tokenizer, tokens)
+    return references, hypotheses
+
+
+class ValidationErrorRates(keras.callbacks.Callback):
+    """Greedy-decodes ``dataset`` every ``every_n_epochs`` epochs and logs ``{prefix}wer``/``{prefix}cer``.
+
+    Args:
+        dataset: batches as yielded by ``tf_contextnet.data.make_dataset`` (dicts with features,
+            feature_lengths, labels, label_lengths).
+        tokenizer: the tokenizer whose ``decode`` turns ids into text.
+        every_n_epochs: evaluate after epochs N, 2N, ... (and always after the last one when
+            ``fit`` is given ``epochs``).
+        max_symbols_per_frame: the greedy decoder's per-frame symbol cap.
+        prefix: prefix of the log keys.
+    """
+
+    def __init__(self, dataset: tf.data.Dataset, tokenizer, every_n_epochs: int = 1,
+                 max_symbols_per_frame: int = 4, prefix: str = "val_"):
+        super().__init__()
+        if every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
+        self.dataset = dataset
+        self.tokenizer = tokenizer
+        self.every_n_epochs = every_n_epochs
+        self.max_symbols_per_frame = max_symbols_per_frame
+        self.prefix = prefix
+        self.last_results: dict[str, float] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = self.params.get("epochs") if self.params else None
+        if (epoch + 1) % self.every_n_epochs != 0 and (last is None or epoch + 1 != last):
+            return
+        references, hypotheses = transcribe_dataset(self.model, self.dataset, self.tokenizer,
+                                                    self.max_symbols_per_frame)
+        self.last_results = {f"{self.prefix}wer": word_errors(references, hypotheses).rate,
+                             f"{self.prefix}cer": character_errors(references, hypotheses).rate}
+        if logs is not None:
+            logs.update(self.last_results)
