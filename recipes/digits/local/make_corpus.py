@@ -154,6 +154,16 @@ def write_split(out_dir: Path, split: str, utterances: list[Utterance]) -> float
     return seconds / 3600
 
 
+def check_speakers(speakers: set[str], test_speakers: tuple[str, ...], data_dir: Path) -> None:
+    """Raise ``ValueError`` when a test speaker is not in ``speakers`` or no training speaker is left."""
+    unknown = [s for s in test_speakers if s not in speakers]
+    if unknown:
+        raise ValueError(f"test speaker(s) {', '.join(unknown)} not found in {data_dir}; "
+                         f"speakers there: {', '.join(sorted(speakers))}")
+    if not set(speakers) - set(test_speakers):
+        raise ValueError(f"every speaker ({', '.join(sorted(speakers))}) is a test speaker: none left to train on")
+
+
 def build_corpus(data_dir: Path, out_dir: Path, config: CorpusConfig, strict: bool = False) -> dict:
     """Read ``data_dir``, write the corpus to ``out_dir``; returns the summary (also in ``corpus.json``).
 
@@ -162,6 +172,7 @@ def build_corpus(data_dir: Path, out_dir: Path, config: CorpusConfig, strict: bo
     """
     report = ScanReport()
     candidates = scan(Path(data_dir), report)
+    check_speakers({c.speaker for c in candidates}, config.test_speakers, data_dir)
     loaded = [r for r in (load(c, report) for c in tqdm(candidates, desc="read recordings", unit="file"))
               if r is not None]
     if strict and report.skipped:
@@ -173,13 +184,8 @@ def build_corpus(data_dir: Path, out_dir: Path, config: CorpusConfig, strict: bo
     if not by_speaker:
         raise ValueError(f"no usable recordings named {{digit}}_{{speaker}}_{{take}}.wav in {data_dir} "
                          f"({len(report.skipped)} skipped)")
-    unknown = [s for s in config.test_speakers if s not in by_speaker]
-    if unknown:
-        raise ValueError(f"test speaker(s) {', '.join(unknown)} not found in {data_dir}; "
-                         f"speakers there: {', '.join(sorted(by_speaker))}")
+    check_speakers(set(by_speaker), config.test_speakers, data_dir)  # again: whole speakers may be unreadable
     train_speakers = sorted(s for s in by_speaker if s not in config.test_speakers)
-    if not train_speakers:
-        raise ValueError(f"every speaker ({', '.join(sorted(by_speaker))}) is a test speaker: none left to train on")
 
     splits: dict[str, list[Utterance]] = {name: [] for name in SPLITS}
     for speaker in train_speakers:

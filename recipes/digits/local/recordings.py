@@ -3,7 +3,8 @@
 A recording is named ``{digit}_{speaker}_{take}.{wav,flac,ogg}`` (the Free Spoken Digit Dataset's
 convention): ``digit`` one character 0-9, ``speaker`` any non-empty name (it may hold underscores;
 the take is the last field), ``take`` a non-negative integer. Any sample rate and channel count
-is accepted; every recording is turned into 16 kHz mono float32 with leading and trailing
+is accepted; every recording is read by ``tf_contextnet.features.load_audio`` as 16 kHz mono
+float32 with leading and trailing
 silence trimmed by a frame-energy threshold.
 
 Problems are collected, never silently dropped: a :class:`ScanReport` lists each file that was
@@ -13,13 +14,12 @@ skipped with the reason (bad name, unreadable, silent).
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
+
+from tf_contextnet.features import AudioError, load_audio
 
 SAMPLE_RATE = 16000
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -99,16 +99,6 @@ def scan(data_dir: Path, report: ScanReport) -> list[Recording]:
     return sorted(found, key=lambda r: (r.speaker, r.digit, r.take))
 
 
-def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Average the channels and resample to 16 kHz with a polyphase filter (float32)."""
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
-    if sample_rate != SAMPLE_RATE:
-        g = math.gcd(int(sample_rate), SAMPLE_RATE)
-        samples = resample_poly(samples, SAMPLE_RATE // g, int(sample_rate) // g)
-    return np.asarray(samples, dtype=np.float32)
-
-
 def trim_silence(samples: np.ndarray, threshold_db: float = 35.0, frame: int = 160,
                  margin: int = 480) -> np.ndarray | None:
     """Cut leading/trailing frames quieter than ``threshold_db`` below the loudest frame.
@@ -133,14 +123,11 @@ def trim_silence(samples: np.ndarray, threshold_db: float = 35.0, frame: int = 1
 def load(recording: Recording, report: ScanReport, min_seconds: float = 0.05) -> Recording | None:
     """The recording with its trimmed 16 kHz audio attached; ``None`` (and a report entry) on failure."""
     try:
-        samples, sample_rate = sf.read(str(recording.path), dtype="float32", always_2d=False)
-    except Exception as error:  # soundfile raises several types (LibsndfileError, RuntimeError, ...)
+        samples = load_audio(recording.path, SAMPLE_RATE)  # mono, resampled to 16 kHz
+    except AudioError as error:
         report.add(recording.path, f"unreadable: {error}")
         return None
-    if samples.size == 0:
-        report.add(recording.path, "empty: no samples")
-        return None
-    trimmed = trim_silence(to_mono_16k(samples, sample_rate))
+    trimmed = trim_silence(samples)
     if trimmed is None:
         report.add(recording.path, "silent: no frame has any energy")
         return None
