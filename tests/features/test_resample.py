@@ -115,3 +115,27 @@ def test_dynamic_rate_in_tf_function():
         np.testing.assert_allclose(fn(x, rate).numpy(), resample_np(x, rate, 16000), atol=1e-5)
     with pytest.raises(tf.errors.InvalidArgumentError, match="unsupported sample rate"):
         fn(x, 12345)
+
+
+def test_tflite_builtins_only_dynamic_rate():
+    """The run-time-rate resampler converts with TFLITE_BUILTINS only (IF, CONV_2D) and matches TF."""
+    interpreter_module = pytest.importorskip("ai_edge_litert.interpreter",
+                                             reason="ai-edge-litert (the 'export' extra) is not installed")
+    rates = (8000, 16000, 22050)
+
+    class Module(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, None], tf.float32), tf.TensorSpec([], tf.int32)])
+        def resample(self, waveform, rate):
+            return {"waveform": resample_dynamic(waveform, rate, 16000, rates)}
+
+    module = Module()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([module.resample.get_concrete_function()], module)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    interpreter = interpreter_module.Interpreter(model_content=converter.convert())
+    ops = {detail["op_name"] for detail in interpreter._get_ops_details()}
+    assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), ops
+    runner = interpreter.get_signature_runner()
+    x = np.random.default_rng(4).normal(size=(1, 2205)).astype(np.float32)
+    for rate in rates:
+        got = runner(waveform=x, rate=np.array(rate, np.int32))["waveform"]
+        np.testing.assert_allclose(got, resample_np(x, rate, 16000), atol=1e-4)

@@ -134,7 +134,7 @@ def resample_tf(x: tf.Tensor, in_rate: int, out_rate: int, zeros: int = DEFAULT_
     total = tf.maximum((blocks - 1) * down + width, num_samples - r_min)
     padded = tf.pad(x, [[0, 0], [-r_min, total - num_samples + r_min]])
     kernel = tf.constant(bank[:, None, :], tf.float32)
-    y = tf.nn.conv1d(padded[:, :, None], kernel, stride=down, padding="VALID")
+    y = tf.nn.conv1d(tf.expand_dims(padded, -1), kernel, stride=down, padding="VALID")
     y = tf.reshape(y[:, :blocks, :], [tf.shape(x)[0], blocks * up])
     return y[:, :num_out]
 
@@ -144,7 +144,7 @@ def resample_dynamic(x: tf.Tensor, in_rate: tf.Tensor, out_rate: int,
                      rolloff: float = DEFAULT_ROLLOFF, beta: float = DEFAULT_BETA) -> tf.Tensor:
     """Resample ``x [B, N]`` from a run-time rate ``in_rate`` (int scalar tensor) to ``out_rate``.
 
-    One precomputed filter bank per rate in ``supported_rates``, chosen with ``tf.switch_case``;
+    One precomputed filter bank per rate in ``supported_rates``, chosen with nested ``tf.cond``;
     an unsupported rate raises ``InvalidArgumentError`` naming the rate and the supported ones.
     """
     x = tf.convert_to_tensor(x, tf.float32)
@@ -154,7 +154,14 @@ def resample_dynamic(x: tf.Tensor, in_rate: tf.Tensor, out_rate: int,
     supported = tf.equal(tf.reduce_sum(matches), 1)
     tf.debugging.Assert(supported, [f"unsupported sample rate (Hz); expected one of {list(supported_rates)}, got",
                                     in_rate])
-    index = tf.argmax(matches, output_type=tf.int32)
-    branches = [(lambda rate=rate: resample_tf(x, rate, out_rate, zeros, rolloff, beta))
-                for rate in supported_rates]
-    return tf.switch_case(index, branches)
+    return _select_rate(x, in_rate, list(supported_rates), out_rate, zeros, rolloff, beta)
+
+
+def _select_rate(x: tf.Tensor, in_rate: tf.Tensor, rates: list[int], out_rate: int, zeros: int, rolloff: float,
+                 beta: float) -> tf.Tensor:
+    # Nested tf.cond rather than tf.switch_case: TFLite has a builtin IF but no CASE.
+    if len(rates) == 1:
+        return resample_tf(x, rates[0], out_rate, zeros, rolloff, beta)
+    return tf.cond(tf.equal(in_rate, rates[0]),
+                   lambda: resample_tf(x, rates[0], out_rate, zeros, rolloff, beta),
+                   lambda: _select_rate(x, in_rate, rates[1:], out_rate, zeros, rolloff, beta))
