@@ -3,8 +3,9 @@
 Layout under ``directory``:
     backup/          ``keras.callbacks.BackupAndRestore`` state (weights + optimizer state, incl.
                      ``optimizer.iterations``, and the epoch), rewritten every ``backup_every_steps``
-                     batches (or at each epoch end when None); kept after training so that re-running a finished
-                     command does nothing more.
+                     batches (or at each epoch end when None). The previous backup is kept
+                     beside it (``*.bkp``) in case a kill lands mid-write. Kept after training
+                     so that re-running a finished command does nothing more.
     checkpoints/     ``epoch-{epoch:04d}.weights.h5`` after every epoch (weights only).
 
 ``BackupAndRestore`` needs the model (and optimizer) built before ``fit``: call the model on one
@@ -29,7 +30,8 @@ def checkpoint_callbacks(directory: str, backup_every_steps: int | None = 100) -
     os.makedirs(os.path.join(directory, "checkpoints"), exist_ok=True)
     return [
         keras.callbacks.BackupAndRestore(os.path.join(directory, "backup"),
-                                         save_freq=backup_every_steps or "epoch", delete_checkpoint=False),
+                                         save_freq=backup_every_steps or "epoch", double_checkpoint=True,
+                                         delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(os.path.join(directory, "checkpoints", "epoch-{epoch:04d}.weights.h5"),
                                         save_weights_only=True),
     ]
