@@ -158,7 +158,7 @@ def test_real_fsdd_corpus(fsdd_dir: Path, tmp_path: Path):
     for p in source:
         if int(p.stem.split("_")[2]) < 5:
             shutil.copy(p, subset / p.name)
-    config = make_corpus.CorpusConfig(test_speakers=test, connected_per_speaker=10,
+    config = make_corpus.CorpusConfig(test_speakers=test, connected_per_speaker=10, speed_factors=(),
                                       test_connected_per_speaker=10, dev_connected_per_speaker=2)
     summary = make_corpus.build_corpus(subset, tmp_path / "a", config)
     assert summary["skipped"] == 0
@@ -199,3 +199,19 @@ def test_espeak_synthesis_makes_fsdd_style_files(tmp_path: Path):
     report = recordings.ScanReport()
     loaded = [recordings.load(r, report) for r in recordings.scan(folder, report)]
     assert not report.skipped and all(r is not None and len(r.audio) > 1600 for r in loaded)
+
+
+def test_speed_perturbed_training_copies(synthetic_dir: Path, tmp_path: Path):
+    config = make_corpus.CorpusConfig(test_speakers=("eve",), connected_per_speaker=0,
+                                      dev_connected_per_speaker=0, speed_factors=(0.8, 1.25))
+    make_corpus.build_corpus(synthetic_dir, tmp_path / "c", config)
+    rows = {Path(r["path"]).stem: r for r in read_manifest(tmp_path / "c" / "train.tsv")}
+    plain = [uid for uid in rows if uid.startswith("ann-iso-")]
+    assert plain and all(f"ann~sp0.8-{u[4:]}" in rows and f"ann~sp1.25-{u[4:]}" in rows for u in plain)
+    for uid in plain:
+        # same take: the speech part is 1/factor as long (padding is random, 0.1-0.4 s in all)
+        base = float(rows[uid]["duration_s"])
+        slow = float(rows[f"ann~sp0.8-{uid[4:]}"]["duration_s"])
+        fast = float(rows[f"ann~sp1.25-{uid[4:]}"]["duration_s"])
+        assert fast < base + 0.3 and slow > base - 0.3 and slow > fast
+        assert rows[uid]["transcript"] == rows[f"ann~sp0.8-{uid[4:]}"]["transcript"]

@@ -3,13 +3,14 @@
 
 Usage:
     python local/make_corpus.py --data ../../../shared/data/fsdd/recordings --out data/corpus \
-        --test-speakers george,yweweler [--seed 0] [--connected-per-speaker 400]
+        --test-speakers george,yweweler [--seed 0] [--connected-per-speaker 300]
 
 From recordings named ``{digit}_{speaker}_{take}.wav`` (any sample rate) it writes 16 kHz PCM16
 WAVs and four manifests (TSV with header ``path, duration_s, transcript, speaker``; paths relative
 to the manifest's folder), transcripts in words ("three one four"):
 
-- ``train.tsv``: the training speakers' isolated digits plus connected-digit strings;
+- ``train.tsv``: the training speakers' isolated digits plus connected-digit strings, also at
+  the speeds of ``--speed-factors`` (default 0.9 and 1.1: speed perturbation);
 - ``dev.tsv``: a few takes of each training speaker kept out of ``train`` (isolated + strings);
 - ``test_isolated.tsv``: every take of the held-out speakers;
 - ``test_connected.tsv``: strings spliced from the held-out speakers' takes.
@@ -37,6 +38,7 @@ from tqdm import tqdm
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from local.recordings import SAMPLE_RATE, Recording, ScanReport, load, scan  # noqa: E402
+from tf_contextnet.features import resample_np  # noqa: E402
 
 SPLITS = ("train", "dev", "test_isolated", "test_connected")
 MANIFEST_HEADER = ("path", "duration_s", "transcript", "speaker")
@@ -48,7 +50,7 @@ class CorpusConfig:
 
     test_speakers: tuple[str, ...]
     seed: int = 0
-    connected_per_speaker: int = 400
+    connected_per_speaker: int = 300
     test_connected_per_speaker: int = 100
     dev_fraction: float = 0.06
     dev_connected_per_speaker: int = 20
@@ -58,6 +60,7 @@ class CorpusConfig:
     pad_seconds: tuple[float, float] = (0.05, 0.2)
     snr_db: tuple[float, float] = (25.0, 45.0)
     gain_db: tuple[float, float] = (-6.0, 3.0)
+    speed_factors: tuple[float, ...] = (0.9, 1.1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,30 +103,41 @@ def assemble(takes: list[Recording], rng: np.random.Generator, config: CorpusCon
     return signal.astype(np.float32)
 
 
-def isolated(speaker_takes: list[Recording], split: str, config: CorpusConfig) -> list[Utterance]:
-    """One utterance per take (padded, with light noise)."""
+def isolated(speaker_takes: list[Recording], split: str, config: CorpusConfig, tag: str = "") -> list[Utterance]:
+    """One utterance per take (padded, with light noise); ``tag`` marks perturbed copies in the ids."""
     out = []
     for take in speaker_takes:
-        rng = speaker_rng(config.seed, f"{take.speaker}/{take.digit}/{take.take}", split)
-        out.append(Utterance(f"{take.speaker}-iso-{take.digit}-{take.take}", assemble([take], rng, config),
+        rng = speaker_rng(config.seed, f"{take.speaker}/{take.digit}/{take.take}", split + tag)
+        out.append(Utterance(f"{take.speaker}{tag}-iso-{take.digit}-{take.take}", assemble([take], rng, config),
                              take.word, take.speaker))
     return out
 
 
 def connected(speaker_takes: list[Recording], count: int, split: str,
-              config: CorpusConfig) -> list[Utterance]:
+              config: CorpusConfig, tag: str = "") -> list[Utterance]:
     """``count`` strings of ``min_digits..max_digits`` takes of one speaker, drawn with replacement."""
     if not speaker_takes or count <= 0:
         return []
     speaker = speaker_takes[0].speaker
-    rng = speaker_rng(config.seed, speaker, split)
+    rng = speaker_rng(config.seed, speaker, split + tag)
     out = []
     for index in range(count):
         n = int(rng.integers(config.min_digits, config.max_digits + 1))
         chosen = [speaker_takes[i] for i in rng.integers(0, len(speaker_takes), size=n)]
-        out.append(Utterance(f"{speaker}-con-{split}-{index:04d}", assemble(chosen, rng, config),
+        out.append(Utterance(f"{speaker}{tag}-con-{split}-{index:04d}", assemble(chosen, rng, config),
                              " ".join(t.word for t in chosen), speaker))
     return out
+
+
+def speed_perturb(takes: list[Recording], factor: float) -> list[Recording]:
+    """Takes played ``factor`` times faster (tempo and pitch together, like Kaldi's speed perturbation).
+
+    Resampling from ``factor·16 kHz`` to 16 kHz and reading the result at 16 kHz shortens the audio
+    by ``factor`` and raises every frequency by ``factor``: a cheap stand-in for a new speaker.
+    """
+    in_rate = int(round(SAMPLE_RATE * factor))
+    return [dataclasses.replace(t, audio=resample_np(t.audio, in_rate, SAMPLE_RATE).astype(np.float32))
+            for t in takes]
 
 
 def split_dev(takes: list[Recording], config: CorpusConfig) -> tuple[list[Recording], list[Recording]]:
@@ -190,8 +204,10 @@ def build_corpus(data_dir: Path, out_dir: Path, config: CorpusConfig, strict: bo
     splits: dict[str, list[Utterance]] = {name: [] for name in SPLITS}
     for speaker in train_speakers:
         train_takes, dev_takes = split_dev(by_speaker[speaker], config)
-        splits["train"] += isolated(train_takes, "train", config)
-        splits["train"] += connected(train_takes, config.connected_per_speaker, "train", config)
+        for factor in (1.0, *config.speed_factors):
+            takes, tag = (train_takes, "") if factor == 1.0 else (speed_perturb(train_takes, factor), f"~sp{factor:g}")
+            splits["train"] += isolated(takes, "train", config, tag)
+            splits["train"] += connected(takes, config.connected_per_speaker, "train", config, tag)
         splits["dev"] += isolated(dev_takes, "dev", config)
         splits["dev"] += connected(dev_takes, config.dev_connected_per_speaker, "dev", config)
     for speaker in config.test_speakers:
@@ -240,7 +256,8 @@ def format_summary(summary: dict, out_dir: Path) -> str:
 def config_from_args(args: argparse.Namespace) -> CorpusConfig:
     return CorpusConfig(test_speakers=tuple(s for s in args.test_speakers.split(",") if s),
                         seed=args.seed, connected_per_speaker=args.connected_per_speaker,
-                        test_connected_per_speaker=args.test_connected_per_speaker)
+                        test_connected_per_speaker=args.test_connected_per_speaker,
+                        speed_factors=tuple(float(f) for f in args.speed_factors.split(",") if f))
 
 
 def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
@@ -248,10 +265,12 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-speakers", default=None,
                         help="comma-separated speakers held out for test (default depends on the corpus)")
     parser.add_argument("--seed", type=int, default=0, help="seed for splits, splicing and noise")
-    parser.add_argument("--connected-per-speaker", type=int, default=400,
+    parser.add_argument("--connected-per-speaker", type=int, default=300,
                         help="connected-digit training strings per training speaker")
     parser.add_argument("--test-connected-per-speaker", type=int, default=100,
                         help="connected-digit test strings per held-out speaker")
+    parser.add_argument("--speed-factors", default="0.9,1.1",
+                        help="extra training copies at these speeds, comma-separated ('' for none)")
 
 
 def main(argv: list[str] | None = None) -> int:
