@@ -15,7 +15,7 @@ from tf_contextnet.metrics import character_errors, word_errors
 
 
 def _texts(tokenizer, ids: tf.Tensor) -> list[str]:
-    return [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in tokenizer.decode(ids).numpy()]
+    return [t.decode("utf-8") for t in tokenizer.decode(ids).numpy().reshape(-1)]
 
 
 def transcribe_dataset(model: keras.Model, dataset: tf.data.Dataset, tokenizer,
