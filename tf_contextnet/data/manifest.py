@@ -2,7 +2,8 @@
 
 TSV: a header ``path<TAB>duration_s<TAB>transcript[<TAB>speaker]`` then one row per utterance.
 JSONL: one object per line with the same keys. Paths are relative to the manifest's folder
-(absolute paths are kept as they are). ``duration_s`` may be empty (unknown).
+(absolute paths are kept as they are). ``duration_s`` may be empty (unknown). An optional ``id``
+column names the utterance (default: the audio file's stem).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _parse_duration(value, where: str) -> float | None:
 
 
 def _entry(row: dict, folder: str, where: str) -> ManifestEntry:
-    missing = [c for c in REQUIRED_COLUMNS if c not in row or row[c] is None]
+    missing = [c for c in REQUIRED_COLUMNS if c not in row or (row[c] is None and c != "duration_s")]
     if missing:
         raise ValueError(f"{where}: missing field(s) {missing}; a manifest needs {list(REQUIRED_COLUMNS)}")
     path = str(row["path"])
@@ -94,6 +95,7 @@ def write_manifest(entries: Iterable[ManifestEntry], path: str | os.PathLike) ->
     folder = os.path.dirname(os.path.abspath(path))
     entries = list(entries)
     with_speaker = any(e.speaker is not None for e in entries)
+    with_id = any(e.uid != ManifestEntry(e.audio_path, "").uid for e in entries)
     os.makedirs(folder, exist_ok=True)
     rows = []
     for e in entries:
@@ -102,6 +104,8 @@ def write_manifest(entries: Iterable[ManifestEntry], path: str | os.PathLike) ->
                "transcript": e.transcript}
         if with_speaker:
             row["speaker"] = e.speaker or ""
+        if with_id:
+            row["id"] = e.uid
         rows.append(row)
     with open(path, "w", encoding="utf-8", newline="") as f:
         if path.endswith((".jsonl", ".json")):
@@ -109,7 +113,7 @@ def write_manifest(entries: Iterable[ManifestEntry], path: str | os.PathLike) ->
                 row["duration_s"] = None if row["duration_s"] == "" else float(row["duration_s"])
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
             return
-        columns = list(REQUIRED_COLUMNS) + (["speaker"] if with_speaker else [])
+        columns = list(REQUIRED_COLUMNS) + (["speaker"] if with_speaker else []) + (["id"] if with_id else [])
         f.write("\t".join(columns) + "\n")
         for row in rows:
             values = [str(row[c]) for c in columns]

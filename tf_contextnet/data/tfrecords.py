@@ -60,7 +60,9 @@ def encode_example(uid: str, pcm: np.ndarray, transcript: str, speaker: str = ""
         "id": _bytes(uid.encode("utf-8")),
         "speaker": _bytes((speaker or "").encode("utf-8")),
     }
-    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+    example = tf.train.Example(features=tf.train.Features(feature=features))
+    # Sorted map keys: the same utterance gives the same bytes in every process (resume, parallel).
+    return example.SerializeToString(deterministic=True)
 
 
 def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
