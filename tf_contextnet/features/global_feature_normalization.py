@@ -1,0 +1,112 @@
+"""Feature normalisation with global statistics computed from a training set.
+
+Shapes: B batch, T frames, D feature channels.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_contextnet.utils.masking import mask_sequence
+
+
+def _features_and_lengths(element) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(element, dict):
+        if "features" not in element or "feature_lengths" not in element:
+            raise ValueError(f"a dict element needs 'features' and 'feature_lengths', got keys {sorted(element)}")
+        return np.asarray(element["features"]), np.asarray(element["feature_lengths"])
+    if isinstance(element, (tuple, list)) and len(element) == 2:
+        first, second = element
+        if isinstance(first, dict):
+            return _features_and_lengths(first)
+        return np.asarray(first), np.asarray(second)
+    raise ValueError("expected elements (features [B, T, D], lengths [B]), ({...}, y) or a dict with "
+                     f"'features' and 'feature_lengths'; got {type(element).__name__}")
+
+
+def compute_feature_statistics(dataset: Iterable) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mean ``[D]``, variance ``[D]`` and frame count over the valid frames of every batch.
+
+    ``dataset`` yields ``(features [B, T, D], lengths [B])``, or the data dict with ``features`` and
+    ``feature_lengths`` (alone or as ``(x, y)``). Sums are accumulated in float64:
+    ``μ = Σx / n``, ``σ² = Σx² / n - μ²`` over the ``n`` valid frames.
+    """
+    total = total_sq = None
+    count = 0
+    for element in dataset:
+        features, lengths = _features_and_lengths(element)
+        if features.ndim != 3:
+            raise ValueError(f"features must be [B, T, D], got shape {features.shape}")
+        valid = np.arange(features.shape[1])[None, :] < lengths[:, None]
+        frames = features[valid].astype(np.float64)
+        if total is None:
+            total = np.zeros(features.shape[-1])
+            total_sq = np.zeros(features.shape[-1])
+        total += frames.sum(axis=0)
+        total_sq += np.square(frames).sum(axis=0)
+        count += frames.shape[0]
+    if count == 0:
+        raise ValueError("no valid frames in the dataset: cannot compute feature statistics")
+    mean = total / count
+    return mean, np.maximum(total_sq / count - np.square(mean), 0.0), count
+
+
+@keras.saving.register_keras_serializable(package="tf_contextnet")
+class GlobalFeatureNormalization(keras.layers.Layer):
+    """``(x [B, T, D], lengths [B]) -> ((x - mean) / sqrt(variance + epsilon), lengths)``, padding kept zero.
+
+    ``mean`` and ``variance`` (``D`` floats each) come from :func:`compute_feature_statistics` over the
+    training set, given in the constructor or set by :meth:`adapt`; they are saved in the config (and
+    as non-trainable weights). Until then they are 0 and 1 (identity), with ``D`` taken at build.
+    """
+
+    def __init__(self, mean: Sequence[float] | None = None, variance: Sequence[float] | None = None,
+                 epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        if (mean is None) != (variance is None):
+            raise ValueError("give both mean and variance, or neither")
+        if mean is not None and len(mean) != len(variance):
+            raise ValueError(f"mean has {len(mean)} values but variance has {len(variance)}")
+        if variance is not None and min(variance) < 0:
+            raise ValueError(f"variance must be >= 0, got min {min(variance)}")
+        self.mean = None if mean is None else [float(v) for v in mean]
+        self.variance = None if variance is None else [float(v) for v in variance]
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        depth = input_shape[0][-1]
+        if self.mean is not None and depth is not None and depth != len(self.mean):
+            raise ValueError(f"features have {depth} channels but the statistics have {len(self.mean)}")
+        depth = len(self.mean) if self.mean is not None else depth
+        mean = np.zeros(depth) if self.mean is None else np.asarray(self.mean)
+        variance = np.ones(depth) if self.variance is None else np.asarray(self.variance)
+        self.mean_weight = self.add_weight(name="mean", shape=(depth,), trainable=False,
+                                           initializer=keras.initializers.Constant(mean))
+        self.variance_weight = self.add_weight(name="variance", shape=(depth,), trainable=False,
+                                               initializer=keras.initializers.Constant(variance))
+
+    def adapt(self, dataset: Iterable) -> None:
+        """Set ``mean``/``variance`` from ``dataset`` (see :func:`compute_feature_statistics`)."""
+        mean, variance, _ = compute_feature_statistics(dataset)
+        if self.built and self.mean_weight.shape[0] != mean.shape[0]:
+            raise ValueError(f"layer built for {self.mean_weight.shape[0]} channels, data has {mean.shape[0]}")
+        self.mean, self.variance = mean.tolist(), variance.tolist()
+        if self.built:
+            self.mean_weight.assign(mean)
+            self.variance_weight.assign(variance)
+
+    def call(self, inputs, training=None):
+        x, lengths = inputs
+        mean = tf.cast(self.mean_weight, x.dtype)
+        inv_std = tf.cast(tf.math.rsqrt(self.variance_weight + self.epsilon), x.dtype)
+        return mask_sequence((x - mean) * inv_std, lengths), lengths
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0]), tuple(input_shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "variance": self.variance, "epsilon": self.epsilon}

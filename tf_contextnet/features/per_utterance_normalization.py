@@ -1,0 +1,48 @@
+"""Per-utterance feature normalisation over valid frames only (cepstral mean/variance normalisation).
+
+Shapes: B batch, T frames, D feature channels.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tf_contextnet.utils.masking import mask_sequence, sequence_mask
+
+
+@keras.saving.register_keras_serializable(package="tf_contextnet")
+class PerUtteranceNormalization(keras.layers.Layer):
+    """``(x [B, T, D], lengths [B]) -> ((x - μ_b) / sqrt(σ²_b + epsilon) [B, T, D], lengths [B])``.
+
+    ``μ_b[d] = (1/L_b) Σ_{t < L_b} x[b, t, d]`` and ``σ²_b[d] = (1/L_b) Σ_{t < L_b} (x[b, t, d] - μ_b[d])²``
+    with ``L_b = lengths[b]``: padding never enters the statistics, and stays zero on output. An
+    utterance with ``L_b = 0`` gives zeros. ``scale=False`` subtracts the mean only. Statistics are
+    computed in float32 (no autocast of ``x``); the output is in the compute dtype.
+    """
+
+    def __init__(self, epsilon: float = 1e-5, scale: bool = True, **kwargs):
+        super().__init__(autocast=False, **kwargs)
+        if epsilon <= 0.0:
+            raise ValueError(f"epsilon must be > 0, got {epsilon}")
+        self.epsilon = epsilon
+        self.scale = scale
+
+    def call(self, inputs, training=None):
+        x, lengths = inputs
+        x = tf.cast(x, tf.float32)
+        lengths = tf.cast(lengths, tf.int32)
+        mask = sequence_mask(lengths, tf.shape(x)[1], tf.float32)[:, :, None]
+        count = tf.maximum(tf.cast(lengths, tf.float32), 1.0)[:, None, None]
+        mean = tf.reduce_sum(x * mask, axis=1, keepdims=True) / count
+        centered = (x - mean) * mask
+        if self.scale:
+            variance = tf.reduce_sum(tf.square(centered), axis=1, keepdims=True) / count
+            centered = centered * tf.math.rsqrt(variance + self.epsilon)
+        return tf.cast(mask_sequence(centered, lengths), self.compute_dtype), lengths
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0]), tuple(input_shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon, "scale": self.scale}
