@@ -87,8 +87,14 @@ def read_metadata(files: Sequence[str]) -> list[tuple[str, int, str]]:
 
 
 def plan_filtering(rows: Sequence[tuple[str, int, str]], tokenizer, max_duration: float | None,
-                   max_label_length: int | None, on_unknown: str) -> tuple[set[str], DatasetReport]:
-    """The ids to drop and the report; raises ``ValueError`` for unknown symbols when ``on_unknown='error'``."""
+                   max_label_length: int | None, on_unknown: str,
+                   min_samples: int = 1) -> tuple[set[str], DatasetReport]:
+    """The ids to drop and the report; raises ``ValueError`` for unknown symbols when ``on_unknown='error'``.
+
+    Reasons, checked in this order: ``unknown_symbols``, ``no_labels`` (empty label sequence),
+    ``too_short`` (fewer than ``min_samples`` samples: no feature frame), ``too_long``,
+    ``too_many_labels``.
+    """
     if on_unknown not in UNKNOWN_POLICIES:
         raise ValueError(f"on_unknown must be one of {UNKNOWN_POLICIES}, got {on_unknown!r}")
     lengths, unknown = tokenizer.label_statistics([r[2] for r in rows])
@@ -103,6 +109,8 @@ def plan_filtering(rows: Sequence[tuple[str, int, str]], tokenizer, max_duration
             dropped["unknown_symbols"].append(uid)
         elif label_length == 0:
             dropped["no_labels"].append(uid)
+        elif samples < min_samples:
+            dropped["too_short"].append(uid)
         elif max_duration is not None and samples > max_duration * SAMPLE_RATE:
             dropped["too_long"].append(uid)
         elif max_label_length is not None and label_length > max_label_length:
@@ -140,7 +148,8 @@ def make_dataset(files: str | os.PathLike | Sequence[str], tokenizer, batch_size
     The order is deterministic given ``seed``.
 
     Filtering (counted in the report, logged at INFO): ``max_duration`` seconds,
-    ``max_label_length`` labels, empty label sequences, and transcripts with symbols outside the
+    ``max_label_length`` labels, empty label sequences, audio shorter than the extractor's
+    ``frame_length`` (no frame), and transcripts with symbols outside the
     tokenizer's vocabulary (``on_unknown``: ``"error"`` raises ``ValueError`` naming the utterance
     and the symbols, ``"skip"`` drops and counts).
 
@@ -149,11 +158,14 @@ def make_dataset(files: str | os.PathLike | Sequence[str], tokenizer, batch_size
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     files = resolve_files(files)
-    drop, report = plan_filtering(read_metadata(files), tokenizer, max_duration, max_label_length, on_unknown)
+    extractor = feature_extractor if feature_extractor is not None else _default_feature_extractor()
+    # An utterance shorter than one analysis window has no feature frame at all.
+    min_samples = int(getattr(extractor, "frame_length", 1))
+    drop, report = plan_filtering(read_metadata(files), tokenizer, max_duration, max_label_length, on_unknown,
+                                  min_samples)
     logger.info("make_dataset: %s", report.format())
     if report.kept == 0:
         raise ValueError(f"make_dataset: no utterance left in {len(files)} file(s): {report.format()}")
-    extractor = feature_extractor if feature_extractor is not None else _default_feature_extractor()
 
     options = tf.data.Options()
     options.deterministic = True
