@@ -95,3 +95,21 @@ def test_invalid_cap_raises():
     with pytest.raises(ValueError, match="max_symbols_per_frame"):
         greedy_decode_encoded(tf.zeros([1, 2, 3]), tf.constant([2]), TinyPrediction(5, 4), TinyJoint(5, 4, 0.0),
                               max_symbols_per_frame=0)
+
+
+def test_with_the_model_prediction_and_joint_networks():
+    """The ContextNet decoder parts (state layout [L, 2, B, H]) against the same python reference."""
+    models = pytest.importorskip("tf_contextnet.models.prediction_network")
+    from tf_contextnet.models.joint_network import JointNetwork
+
+    keras.utils.set_random_seed(4)
+    prediction = models.PredictionNetwork(vocabulary_size=6, embedding_dim=5, units=7, num_layers=2)
+    joint = JointNetwork(vocabulary_size=6, joint_dim=8)
+    encoded = tf.random.normal([3, 8, 4], seed=4) * 2.0
+    prediction.build()
+    joint.build(((None, None, 4), (None, None, 7)))
+    lengths = tf.constant([8, 5, 2])
+    expected = reference_greedy(encoded, lengths.numpy(), prediction, joint, 3)
+    tokens, token_lengths = greedy_decode_encoded(encoded, lengths, prediction, joint, max_symbols_per_frame=3)
+    assert [list(r[:n]) for r, n in zip(tokens.numpy(), token_lengths.numpy())] == expected
+    assert sum(map(len, expected)) > 0

@@ -24,13 +24,36 @@ import tensorflow as tf
 BLANK = 0
 
 
-def _select(mask: tf.Tensor, new, old):
-    """Per-utterance choice between two nested states: ``new`` where ``mask`` [B] else ``old``."""
-    def pick(n, o):
-        m = tf.reshape(mask, tf.concat([tf.shape(mask), tf.ones([tf.rank(n) - 1], tf.int32)], 0))
-        return tf.where(m, n, o)
+def state_batch_axes(prediction_network: keras.layers.Layer):
+    """The batch axis of each tensor of the prediction network's (opaque, nested) state.
 
-    return tf.nest.map_structure(pick, new, old)
+    Found by comparing the static shapes of ``get_initial_state(1)`` and ``get_initial_state(2)``,
+    so any layout works (e.g. ``[L, 2, B, H]`` or a list of ``[B, H]``).
+    """
+    def axis(one, two):
+        differ = [i for i, (a, b) in enumerate(zip(one.shape, two.shape)) if a != b]
+        if len(differ) != 1:
+            raise ValueError(f"cannot find the batch axis of a prediction-network state tensor: shapes "
+                             f"{one.shape} (batch 1) and {two.shape} (batch 2)")
+        return differ[0]
+
+    return tf.nest.map_structure(axis, prediction_network.get_initial_state(1),
+                                 prediction_network.get_initial_state(2))
+
+
+def _select(mask: tf.Tensor, new, old, axes=None):
+    """Per-utterance choice between nested tensors: ``new`` where ``mask`` [B] else ``old``.
+
+    ``axes`` gives each tensor's batch axis (default 0).
+    """
+    def pick(n, o, axis=0):
+        shape = [1] * n.shape.rank
+        shape[axis] = -1
+        return tf.where(tf.reshape(mask, shape), n, o)
+
+    if axes is None:
+        return tf.nest.map_structure(pick, new, old)
+    return tf.nest.map_structure(pick, new, old, axes)
 
 
 @tf.function(reduce_retracing=True)
@@ -54,6 +77,7 @@ def greedy_decode_encoded(encoded: tf.Tensor, encoded_lengths: tf.Tensor,
     batch = tf.shape(encoded)[0]
     enc_proj = joint_network.project_encoder(encoded)
     state = prediction_network.get_initial_state(batch)
+    axes = state_batch_axes(prediction_network)
     pred_out, state = prediction_network.predict_step(tf.fill([batch], BLANK), state)
     pred_proj = joint_network.project_prediction(pred_out)
     emitted = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=tf.TensorShape([None]))
@@ -75,7 +99,7 @@ def greedy_decode_encoded(encoded: tf.Tensor, encoded_lengths: tf.Tensor,
             def advance():
                 out, new_state = prediction_network.predict_step(tokens, state)
                 new_proj = joint_network.project_prediction(out)
-                return _select(emit, new_proj, pred_proj), _select(emit, new_state, state)
+                return _select(emit, new_proj, pred_proj), _select(emit, new_state, state, axes)
 
             pred_proj, state = tf.cond(tf.reduce_any(emit), advance, lambda: (pred_proj, state))
             return n + 1, emit, pred_proj, state, emitted, n_written + 1
