@@ -1,0 +1,127 @@
+"""ContextNet RNN-Transducer: encoder, prediction network and joint network in one Keras model.
+
+Shape letters: B batch, T feature frames, T' encoder frames, F feature bins, U labels,
+H prediction units, D encoder channels, V vocabulary (blank 0 included).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import keras
+import tensorflow as tf
+
+from tf_contextnet.models.contextnet_encoder import ContextNetEncoder
+from tf_contextnet.models.joint_network import JointNetwork
+from tf_contextnet.models.prediction_network import PredictionNetwork
+from tf_contextnet.models.presets import preset_config
+
+INPUT_KEYS = ("features", "feature_lengths", "labels", "label_lengths")
+
+
+@keras.saving.register_keras_serializable(package="tf_contextnet")
+class ContextNetTransducer(keras.Model):
+    """ContextNet (Han et al., 2020) RNN-T: ``encoder``, ``prediction`` and ``joint``.
+
+    Methods in the spirit of torchaudio's RNNT: ``transcribe(features, lengths, training)`` →
+    ``(encoded [B, T', D], lengths' [B])``; ``predict_labels(labels, label_lengths, training)`` →
+    ``(predicted [B, U+1, H], label_lengths + 1)``; ``join(encoded, predicted)`` → logits
+    ``[B, T', U+1, V]``. ``call(x)`` takes the data dict (``features [B, T, F]``,
+    ``feature_lengths [B]``, ``labels [B, U]``, ``label_lengths [B]``) and returns
+    ``{"logits": [B, T', U+1, V], "logit_lengths": [B], "label_lengths": [B]}``.
+
+    ``augmentation`` (optional Keras layer called as ``aug((features, lengths), training=True)`` →
+    ``(features, lengths)``, e.g. SpecAugment) is applied before the encoder in training only.
+    ``from_preset("contextnet_s" | "contextnet_m" | "contextnet_l", vocabulary_size=V, **overrides)``
+    builds the paper's sizes (see ``tf_contextnet.models.presets``).
+    """
+
+    def __init__(self, vocabulary_size: int, num_mel_bins: int = 80, alpha: float = 1.0, kernel_size: int = 5,
+                 downsample_blocks: Sequence[int] = (3, 7, 14), se: bool = True,
+                 se_context_window: int | None = None, prediction_embedding_dim: int = 640,
+                 prediction_units: int = 640, prediction_num_layers: int = 1, joint_dim: int = 640,
+                 augmentation: keras.layers.Layer | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if int(num_mel_bins) < 1:
+            raise ValueError(f"ContextNetTransducer: num_mel_bins must be >= 1, got {num_mel_bins}")
+        self.vocabulary_size = int(vocabulary_size)
+        self.num_mel_bins = int(num_mel_bins)
+        self.alpha = float(alpha)
+        self.kernel_size = int(kernel_size)
+        self.downsample_blocks = tuple(int(i) for i in downsample_blocks)
+        self.se = bool(se)
+        self.se_context_window = None if se_context_window is None else int(se_context_window)
+        self.prediction_embedding_dim = int(prediction_embedding_dim)
+        self.prediction_units = int(prediction_units)
+        self.prediction_num_layers = int(prediction_num_layers)
+        self.joint_dim = int(joint_dim)
+        self.augmentation = augmentation
+        self.encoder = ContextNetEncoder(alpha=self.alpha, kernel_size=self.kernel_size,
+                                         downsample_blocks=self.downsample_blocks, se=self.se,
+                                         se_context_window=self.se_context_window, name="encoder",
+                                         dtype=self.dtype_policy)
+        self.prediction = PredictionNetwork(self.vocabulary_size, embedding_dim=self.prediction_embedding_dim,
+                                            units=self.prediction_units, num_layers=self.prediction_num_layers,
+                                            name="prediction", dtype=self.dtype_policy)
+        self.joint = JointNetwork(self.vocabulary_size, joint_dim=self.joint_dim, name="joint",
+                                  dtype=self.dtype_policy)
+
+    @classmethod
+    def from_preset(cls, name: str, vocabulary_size: int, **overrides: Any) -> "ContextNetTransducer":
+        """The preset ``name`` (``contextnet_s``/``_m``/``_l``) with ``overrides``, built."""
+        model = cls(**preset_config(name, vocabulary_size, **overrides))
+        model.build()
+        return model
+
+    def build(self, input_shape=None):
+        self.encoder.build(((None, None, self.num_mel_bins), (None,)))
+        self.prediction.build(((None, None), (None,)))
+        self.joint.build(((None, None, self.encoder.output_dim), (None, None, self.prediction_units)))
+        self.built = True
+
+    def transcribe(self, features: tf.Tensor, lengths: tf.Tensor, training=False) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(features [B, T, F], lengths [B])`` → ``(encoded [B, T', D], lengths' [B])``."""
+        if features.shape[-1] is not None and features.shape[-1] != self.num_mel_bins:
+            raise ValueError(f"ContextNetTransducer expects features [B, T, {self.num_mel_bins}], "
+                             f"got shape {features.shape}")
+        return self.encoder((features, lengths), training=training)
+
+    def predict_labels(self, labels: tf.Tensor, label_lengths: tf.Tensor,
+                       training=False) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(labels [B, U], label_lengths [B])`` → ``(predicted [B, U+1, H], label_lengths + 1)``."""
+        return self.prediction((labels, label_lengths), training=training)
+
+    def join(self, encoded: tf.Tensor, predicted: tf.Tensor) -> tf.Tensor:
+        """``(encoded [B, T', D], predicted [B, U+1, H])`` → logits ``[B, T', U+1, V]``."""
+        return self.joint((encoded, predicted))
+
+    def call(self, inputs, training=None):
+        if not isinstance(inputs, dict) or any(k not in inputs for k in INPUT_KEYS):
+            got = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+            raise ValueError(f"ContextNetTransducer expects a dict with keys {INPUT_KEYS}, got {got}")
+        features, lengths = inputs["features"], tf.cast(inputs["feature_lengths"], tf.int32)
+        if training and self.augmentation is not None:
+            features, lengths = self.augmentation((features, lengths), training=True)
+        encoded, logit_lengths = self.transcribe(features, lengths, training=training)
+        predicted, _ = self.predict_labels(inputs["labels"], inputs["label_lengths"], training=training)
+        return {"logits": self.join(encoded, predicted), "logit_lengths": logit_lengths,
+                "label_lengths": tf.cast(inputs["label_lengths"], tf.int32)}
+
+    def get_config(self):
+        config = {**super().get_config(), "vocabulary_size": self.vocabulary_size,
+                  "num_mel_bins": self.num_mel_bins, "alpha": self.alpha, "kernel_size": self.kernel_size,
+                  "downsample_blocks": self.downsample_blocks, "se": self.se,
+                  "se_context_window": self.se_context_window,
+                  "prediction_embedding_dim": self.prediction_embedding_dim,
+                  "prediction_units": self.prediction_units, "prediction_num_layers": self.prediction_num_layers,
+                  "joint_dim": self.joint_dim,
+                  "augmentation": None if self.augmentation is None
+                  else keras.saving.serialize_keras_object(self.augmentation)}
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if config.get("augmentation") is not None:
+            config["augmentation"] = keras.saving.deserialize_keras_object(config["augmentation"])
+        return cls(**config)

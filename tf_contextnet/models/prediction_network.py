@@ -1,0 +1,88 @@
+"""The RNN-T prediction network: embedding + stacked LSTM over the label history.
+
+Shape letters: B batch, U labels, H LSTM units, L LSTM layers, V vocabulary (blank 0 included).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="tf_contextnet")
+class PredictionNetwork(keras.layers.Layer):
+    """Embedding (``embedding_dim``) followed by ``num_layers`` LSTM layers of ``units``.
+
+    The paper's decoder is one LSTM layer of 640 (Han et al., 2020, §3). Blank (id 0) is
+    prepended as the start symbol, so output ``u`` summarises labels ``y_1..y_u``.
+
+    Call: ``net((labels [B, U], label_lengths [B]), training)`` → ``(predicted [B, U+1, H],
+    label_lengths + 1)``; the LSTM is causal, so padded labels never affect valid positions.
+    Step API for decoding: ``get_initial_state(batch_size)`` → ``state [L, 2, B, H]`` (h, c per
+    layer, zeros) and ``predict_step(tokens [B], state)`` → ``(out [B, H], state)``.
+    """
+
+    def __init__(self, vocabulary_size: int, embedding_dim: int = 640, units: int = 640, num_layers: int = 1,
+                 **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("vocabulary_size", vocabulary_size), ("embedding_dim", embedding_dim),
+                            ("units", units), ("num_layers", num_layers)):
+            if int(value) < 1:
+                raise ValueError(f"PredictionNetwork: {name} must be >= 1, got {value}")
+        if int(vocabulary_size) < 2:
+            raise ValueError(f"PredictionNetwork: vocabulary_size must be >= 2 (blank + 1 token), got {vocabulary_size}")
+        self.vocabulary_size = int(vocabulary_size)
+        self.embedding_dim = int(embedding_dim)
+        self.units = int(units)
+        self.num_layers = int(num_layers)
+
+    def build(self, input_shape=None):
+        self.embedding = keras.layers.Embedding(self.vocabulary_size, self.embedding_dim, name="embedding",
+                                                dtype=self.dtype_policy)
+        self.embedding.build((None, None))
+        self.lstms = []
+        width = self.embedding_dim
+        for i in range(self.num_layers):
+            lstm = keras.layers.LSTM(self.units, return_sequences=True, return_state=True, name=f"lstm_{i}",
+                                     dtype=self.dtype_policy)
+            lstm.build((None, None, width))
+            self.lstms.append(lstm)
+            width = self.units
+        self.built = True
+
+    def get_initial_state(self, batch_size: int | tf.Tensor) -> tf.Tensor:
+        """Zero state ``[L, 2, B, H]`` (float32 under every policy; cast on use)."""
+        return tf.zeros([self.num_layers, 2, batch_size, self.units], tf.float32)
+
+    def call(self, inputs, training=None):
+        labels, label_lengths = inputs
+        labels = tf.cast(labels, tf.int32)
+        if labels.shape.rank != 2:
+            raise ValueError(f"PredictionNetwork expects labels [B, U], got shape {labels.shape}")
+        tokens = tf.pad(labels, [[0, 0], [1, 0]])
+        y = self.embedding(tokens)
+        for lstm in self.lstms:
+            y = lstm(y, training=training)[0]
+        return y, tf.cast(label_lengths, tf.int32) + 1
+
+    def predict_step(self, tokens: tf.Tensor, state: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """One decoding step: ``tokens [B]`` (0 = blank/start) and ``state [L, 2, B, H]``
+        → ``(out [B, H], new_state [L, 2, B, H])``."""
+        if not self.built:
+            self.build()
+        y = self.embedding(tf.cast(tokens, tf.int32))
+        new_states = []
+        for i, lstm in enumerate(self.lstms):
+            h, c = tf.cast(state[i, 0], y.dtype), tf.cast(state[i, 1], y.dtype)
+            y, (h, c) = lstm.cell(y, [h, c], training=False)
+            new_states.append(tf.stack([tf.cast(h, tf.float32), tf.cast(c, tf.float32)]))
+        return y, tf.stack(new_states)
+
+    def compute_output_shape(self, input_shape):
+        labels_shape = input_shape[0]
+        frames = None if labels_shape[1] is None else labels_shape[1] + 1
+        return (labels_shape[0], frames, self.units), input_shape[1]
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
+                "embedding_dim": self.embedding_dim, "units": self.units, "num_layers": self.num_layers}
