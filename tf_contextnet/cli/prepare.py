@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,13 +30,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Prepare and print the summary; exit code 0, or 1 when nothing was written."""
+    """Prepare and print the summary; exit code 0, 1 when nothing was written, 2 for bad input."""
     from tf_contextnet.data.prepare import PrepareOptions, prepare
 
     options = PrepareOptions(max_duration=args.max_duration, max_transcript_length=args.max_transcript_length,
                              allowed_characters=args.allowed_characters)
-    summary = prepare(args.source, args.output, name=args.name, shard_size=args.shard_size,
-                      num_workers=args.workers, options=options, lowercase=not args.keep_case,
-                      progress=not args.no_progress)
+    try:
+        summary = prepare(args.source, args.output, name=args.name, shard_size=args.shard_size,
+                          num_workers=args.workers, options=options, lowercase=not args.keep_case,
+                          progress=not args.no_progress)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"contextnet prepare: error: {error}", file=sys.stderr)
+        return 2
     print(summary.format())
     return 0 if summary.utterances else 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,13 +24,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, save and print the vocabulary size."""
+    """Train, save and print the vocabulary size; exit code 2 for bad input."""
     from tf_contextnet.data.prepare import list_entries
     from tf_contextnet.text import train_tokenizer
 
-    texts = [e.transcript for source in args.sources for e in list_entries(source, not args.keep_case)[0]]
     options = {"model_type": args.model_type} if args.kind == "sentencepiece" else {}
-    tokenizer = train_tokenizer(args.kind, texts, args.vocabulary_size, **options)
+    try:
+        texts = [e.transcript for source in args.sources for e in list_entries(source, not args.keep_case)[0]]
+        tokenizer = train_tokenizer(args.kind, texts, args.vocabulary_size, **options)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"contextnet tokenizer: error: {error}", file=sys.stderr)
+        return 2
     tokenizer.save(args.output)
     print(f"{args.kind} tokenizer with {tokenizer.vocabulary_size} ids (blank included) trained on "
           f"{len(texts)} transcripts, saved to {args.output}")
