@@ -1,6 +1,35 @@
 """tf_contextnet: ContextNet (Han et al., 2020, arXiv 2005.03191) in TensorFlow 2 / Keras 3.
 
-Public API only; importing this package has no side effects beyond importing TensorFlow/Keras.
+Public API only. The names below are re-exported lazily (PEP 562) so that ``import
+tf_contextnet`` (e.g. for ``contextnet --help``) does not import TensorFlow.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "ContextBlock": "tf_contextnet.layers",
+    "MaskedBatchNormalization": "tf_contextnet.layers",
+    "SqueezeExcite1D": "tf_contextnet.layers",
+    "ContextNetEncoder": "tf_contextnet.models",
+    "ContextNetTransducer": "tf_contextnet.models",
+    "JointNetwork": "tf_contextnet.models",
+    "PredictionNetwork": "tf_contextnet.models",
+    "encoder_output_lengths": "tf_contextnet.models",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tf_contextnet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
