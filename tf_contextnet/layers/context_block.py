@@ -109,7 +109,7 @@ class ContextBlock(keras.layers.Layer):
             y = norm((y, lengths), training=training)[0]
             return keras.activations.silu(y) if activate else y
         scale, offset = norm.scale_and_offset()
-        kernel = tf.cast(tf.convert_to_tensor(dense.kernel) * scale, x.dtype)
+        kernel = tf.cast(tf.cast(dense.kernel, tf.float32) * scale, x.dtype)
         y = tf.nn.bias_add(tf.matmul(flat, kernel), tf.cast(offset, x.dtype))
         if activate:
             y = tf.nn.silu(y)
