@@ -160,13 +160,13 @@ def _logaddexp(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
 
 
 def _shift_right(x: tf.Tensor) -> tf.Tensor:
-    """``out[:, u] = x[:, u-1]``, ``_NEG`` at ``u = 0`` (the label arc enters from ``u-1``)."""
-    return tf.concat([tf.fill(tf.stack([tf.shape(x)[0], 1]), tf.constant(_NEG, x.dtype)), x[:, :-1]], 1)
+    """``out[..., u] = x[..., u-1]``, ``_NEG`` at ``u = 0`` (the label arc enters from ``u-1``)."""
+    return tf.concat([tf.fill(tf.shape(x[..., :1]), tf.constant(_NEG, x.dtype)), x[..., :-1]], -1)
 
 
 def _shift_left(x: tf.Tensor) -> tf.Tensor:
-    """``out[:, u] = x[:, u+1]``, ``_NEG`` at ``u = U``."""
-    return tf.concat([x[:, 1:], tf.fill(tf.stack([tf.shape(x)[0], 1]), tf.constant(_NEG, x.dtype))], 1)
+    """``out[..., u] = x[..., u+1]``, ``_NEG`` at ``u = U``."""
+    return tf.concat([x[..., 1:], tf.fill(tf.shape(x[..., :1]), tf.constant(_NEG, x.dtype))], -1)
 
 
 def _alphas(blank_sk: tf.Tensor, label_sk: tf.Tensor) -> tf.Tensor:
@@ -280,7 +280,7 @@ def _rnnt_loss_with_grad(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf
             beta_next = tf.concat([beta[1:], tf.fill(tf.shape(beta[:1]), tf.constant(_NEG, beta.dtype))], 0)
             # The exit arc from the last node carries beta 0 (log 1).
             beta_after_blank = tf.where(terminal, tf.zeros_like(beta_next), beta_next)
-            beta_after_label = _shift_left_diag(beta_next)
+            beta_after_label = _shift_left(beta_next)
             base = alpha + loss[None, :, None]
             post_blank = _unskew(tf.exp(base + blank_sk + beta_after_blank), t)
             post_label = _unskew(tf.exp(base + label_sk + beta_after_label), t)
@@ -293,7 +293,3 @@ def _rnnt_loss_with_grad(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf
 
     return loss_fn(logits)
 
-
-def _shift_left_diag(x: tf.Tensor) -> tf.Tensor:
-    """``[N, B, U+1]``: ``out[..., u] = x[..., u+1]``, ``_NEG`` at ``u = U``."""
-    return tf.concat([x[..., 1:], tf.fill(tf.shape(x[..., :1]), tf.constant(_NEG, x.dtype))], -1)
