@@ -96,6 +96,16 @@ def test_lengths_and_identity():
     np.testing.assert_array_equal(resample_np(x, 16000, 16000), x)
 
 
+def test_empty_and_very_short_inputs():
+    assert resample_np(np.zeros(0), 22050, 16000).shape == (0,)
+    assert resample_tf(np.zeros((2, 0), np.float32), 22050, 16000).shape == (2, 0)
+    short = np.array([0.5, -0.25, 1.0])
+    reference = scipy.signal.resample_poly(short, 160, 441, window=lowpass_filter(160, 441) / 160)
+    np.testing.assert_allclose(resample_np(short, 44100, 16000), reference, atol=1e-12)
+    np.testing.assert_allclose(resample_tf(short[None].astype(np.float32), 44100, 16000).numpy()[0], reference,
+                               atol=1e-6)
+
+
 def test_batched_rows_match_single_rows():
     """Zero padding after a row's valid samples leaves its valid outputs unchanged (scipy pads with zeros too)."""
     rng = np.random.default_rng(1)
@@ -139,3 +149,10 @@ def test_tflite_builtins_only_dynamic_rate():
     for rate in rates:
         got = runner(waveform=x, rate=np.array(rate, np.int32))["waveform"]
         np.testing.assert_allclose(got, resample_np(x, rate, 16000), atol=1e-4)
+    # TFLite drops the Assert: an unsupported rate must still not come out silently resampled.
+    try:
+        unsupported = runner(waveform=x, rate=np.array(44100, np.int32))["waveform"]
+    except ValueError as error:  # LiteRT refuses the empty output tensor
+        assert "size" in str(error)
+    else:
+        assert unsupported.size == 0

@@ -60,8 +60,10 @@ class GlobalFeatureNormalization(keras.layers.Layer):
     """``(x [B, T, D], lengths [B]) -> ((x - mean) / sqrt(variance + epsilon), lengths)``, padding kept zero.
 
     ``mean`` and ``variance`` (``D`` floats each) come from :func:`compute_feature_statistics` over the
-    training set, given in the constructor or set by :meth:`adapt`; they are saved in the config (and
-    as non-trainable weights). Until then they are 0 and 1 (identity), with ``D`` taken at build.
+    training set, given in the constructor or set by :meth:`adapt`. They live in the config and enter
+    the graph as constants, not variables: nothing to capture in tf.data, SavedModel or TFLite (a
+    ``tf.Module`` that does not track Keras 3 variables explicitly exports garbage for them). Until
+    set, the layer is the identity (padding still zeroed).
     """
 
     def __init__(self, mean: Sequence[float] | None = None, variance: Sequence[float] | None = None,
@@ -81,28 +83,23 @@ class GlobalFeatureNormalization(keras.layers.Layer):
         depth = input_shape[0][-1]
         if self.mean is not None and depth is not None and depth != len(self.mean):
             raise ValueError(f"features have {depth} channels but the statistics have {len(self.mean)}")
-        depth = len(self.mean) if self.mean is not None else depth
-        mean = np.zeros(depth) if self.mean is None else np.asarray(self.mean)
-        variance = np.ones(depth) if self.variance is None else np.asarray(self.variance)
-        self.mean_weight = self.add_weight(name="mean", shape=(depth,), trainable=False,
-                                           initializer=keras.initializers.Constant(mean))
-        self.variance_weight = self.add_weight(name="variance", shape=(depth,), trainable=False,
-                                               initializer=keras.initializers.Constant(variance))
 
     def adapt(self, dataset: Iterable) -> None:
-        """Set ``mean``/``variance`` from ``dataset`` (see :func:`compute_feature_statistics`)."""
+        """Set ``mean``/``variance`` from ``dataset`` (see :func:`compute_feature_statistics`).
+
+        Call it before the layer is traced into a graph: traced graphs keep the statistics they saw.
+        """
         mean, variance, _ = compute_feature_statistics(dataset)
-        if self.built and self.mean_weight.shape[0] != mean.shape[0]:
-            raise ValueError(f"layer built for {self.mean_weight.shape[0]} channels, data has {mean.shape[0]}")
+        if self.mean is not None and len(self.mean) != mean.shape[0]:
+            raise ValueError(f"layer has statistics for {len(self.mean)} channels, data has {mean.shape[0]}")
         self.mean, self.variance = mean.tolist(), variance.tolist()
-        if self.built:
-            self.mean_weight.assign(mean)
-            self.variance_weight.assign(variance)
 
     def call(self, inputs, training=None):
         x, lengths = inputs
-        mean = tf.cast(self.mean_weight, x.dtype)
-        inv_std = tf.cast(tf.math.rsqrt(self.variance_weight + self.epsilon), x.dtype)
+        if self.mean is None:
+            return mask_sequence(x, lengths), lengths
+        mean = tf.constant(self.mean, x.dtype)
+        inv_std = tf.cast(tf.math.rsqrt(tf.constant(self.variance, tf.float32) + self.epsilon), x.dtype)
         return mask_sequence((x - mean) * inv_std, lengths), lengths
 
     def compute_output_shape(self, input_shape):

@@ -32,8 +32,9 @@ class PerUtteranceNormalization(keras.layers.Layer):
         x, lengths = inputs
         x = tf.cast(x, tf.float32)
         lengths = tf.cast(lengths, tf.int32)
-        mask = sequence_mask(lengths, tf.shape(x)[1], tf.float32)[:, :, None]
-        count = tf.maximum(tf.cast(lengths, tf.float32), 1.0)[:, None, None]
+        # expand_dims/reshape, not [:, :, None]: TFLite builtins lack StridedSlice's new_axis_mask.
+        mask = tf.expand_dims(sequence_mask(lengths, tf.shape(x)[1], tf.float32), -1)
+        count = tf.reshape(tf.maximum(tf.cast(lengths, tf.float32), 1.0), [-1, 1, 1])
         mean = tf.reduce_sum(x * mask, axis=1, keepdims=True) / count
         centered = (x - mean) * mask
         if self.scale:

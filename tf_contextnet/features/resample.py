@@ -104,6 +104,8 @@ def resample_np(x: np.ndarray, in_rate: int, out_rate: int, zeros: int = DEFAULT
         return x.astype(dtype, copy=True)
     num_samples = x.shape[-1]
     num_out = int(resampled_length(num_samples, in_rate, out_rate))
+    if num_out == 0:
+        return np.zeros(x.shape[:-1] + (0,), dtype)
     bank, r_min = polyphase_filter_bank(in_rate, out_rate, zeros, rolloff, beta)
     width = bank.shape[0]
     blocks = -(-num_out // up)
@@ -145,7 +147,8 @@ def resample_dynamic(x: tf.Tensor, in_rate: tf.Tensor, out_rate: int,
     """Resample ``x [B, N]`` from a run-time rate ``in_rate`` (int scalar tensor) to ``out_rate``.
 
     One precomputed filter bank per rate in ``supported_rates``, chosen with nested ``tf.cond``;
-    an unsupported rate raises ``InvalidArgumentError`` naming the rate and the supported ones.
+    an unsupported rate raises ``InvalidArgumentError`` naming the rate and the supported ones (in
+    TFLite, which drops asserts, the output is ``[B, 0]``, which LiteRT reports as an invalid tensor size).
     """
     x = tf.convert_to_tensor(x, tf.float32)
     in_rate = tf.cast(tf.convert_to_tensor(in_rate), tf.int32)
@@ -159,9 +162,10 @@ def resample_dynamic(x: tf.Tensor, in_rate: tf.Tensor, out_rate: int,
 
 def _select_rate(x: tf.Tensor, in_rate: tf.Tensor, rates: list[int], out_rate: int, zeros: int, rolloff: float,
                  beta: float) -> tf.Tensor:
-    # Nested tf.cond rather than tf.switch_case: TFLite has a builtin IF but no CASE.
-    if len(rates) == 1:
-        return resample_tf(x, rates[0], out_rate, zeros, rolloff, beta)
+    # Nested tf.cond rather than tf.switch_case: TFLite has a builtin IF but no CASE. TFLite drops the
+    # Assert, so an unsupported rate falls through to an empty output rather than a wrong resampling.
+    if not rates:
+        return tf.zeros(tf.stack([tf.shape(x)[0], 0]), x.dtype)
     return tf.cond(tf.equal(in_rate, rates[0]),
                    lambda: resample_tf(x, rates[0], out_rate, zeros, rolloff, beta),
                    lambda: _select_rate(x, in_rate, rates[1:], out_rate, zeros, rolloff, beta))
