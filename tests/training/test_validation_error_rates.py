@@ -56,3 +56,14 @@ def test_logged_every_n_epochs_and_equal_to_a_direct_computation(tmp_path):
 def test_every_n_epochs_must_be_positive():
     with pytest.raises(ValueError, match="every_n_epochs"):
         ValidationErrorRates(tf.data.Dataset.range(1), None, every_n_epochs=0)
+
+
+def test_stop_at_wer_stops_training():
+    tokenizer = CharacterTokenizer.train(["ab cd e"])
+    model = TinyTransducer(vocabulary_size=tokenizer.vocabulary_size)
+    batch = toy_batch(vocabulary_size=tokenizer.vocabulary_size)
+    model(batch)
+    model.compile(optimizer=keras.optimizers.Adam(0.01))
+    callback = ValidationErrorRates(tf.data.Dataset.from_tensors(batch), tokenizer, stop_at_wer=float("inf"))
+    history = model.fit(tf.data.Dataset.from_tensors(batch), epochs=5, verbose=0, callbacks=[callback]).history
+    assert len(history["loss"]) == 1 and len(history["val_wer"]) == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tf_contextnet.decoding import greedy_decode
+from tf_contextnet.decoding import make_greedy_decoder
 from tf_contextnet.metrics import character_errors, word_errors
 
 
@@ -18,13 +18,12 @@ def _texts(tokenizer, ids: tf.Tensor) -> list[str]:
     return [t.decode("utf-8") for t in tokenizer.decode(ids).numpy().reshape(-1)]
 
 
-def transcribe_dataset(model: keras.Model, dataset: tf.data.Dataset, tokenizer,
-                       max_symbols_per_frame: int = 4) -> tuple[list[str], list[str]]:
-    """``(references, hypotheses)`` over a dataset of batch dicts (interfaces.md), by greedy decoding."""
+def transcribe_dataset(decode, dataset: tf.data.Dataset, tokenizer) -> tuple[list[str], list[str]]:
+    """``(references, hypotheses)`` over a dataset of batch dicts (interfaces.md), by ``decode``
+    (``make_greedy_decoder(model)``)."""
     references, hypotheses = [], []
     for batch in dataset:
-        tokens, _ = greedy_decode(model, batch["features"], batch["feature_lengths"],
-                                  max_symbols_per_frame=max_symbols_per_frame)
+        tokens, _ = decode(batch["features"], batch["feature_lengths"])
         references += _texts(tokenizer, batch["labels"])
         hypotheses += _texts(tokenizer, tokens)
     return references, hypotheses
@@ -41,10 +40,11 @@ class ValidationErrorRates(keras.callbacks.Callback):
             ``fit`` is given ``epochs``).
         max_symbols_per_frame: the greedy decoder's per-frame symbol cap.
         prefix: prefix of the log keys.
+        stop_at_wer: stop training once the WER is at or below this value (``None``: never).
     """
 
     def __init__(self, dataset: tf.data.Dataset, tokenizer, every_n_epochs: int = 1,
-                 max_symbols_per_frame: int = 4, prefix: str = "val_"):
+                 max_symbols_per_frame: int = 4, prefix: str = "val_", stop_at_wer: float | None = None):
         super().__init__()
         if every_n_epochs < 1:
             raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
@@ -53,15 +53,20 @@ class ValidationErrorRates(keras.callbacks.Callback):
         self.every_n_epochs = every_n_epochs
         self.max_symbols_per_frame = max_symbols_per_frame
         self.prefix = prefix
+        self.stop_at_wer = stop_at_wer
         self.last_results: dict[str, float] = {}
+        self._decode = None
 
     def on_epoch_end(self, epoch, logs=None):
         last = self.params.get("epochs") if self.params else None
         if (epoch + 1) % self.every_n_epochs != 0 and (last is None or epoch + 1 != last):
             return
-        references, hypotheses = transcribe_dataset(self.model, self.dataset, self.tokenizer,
-                                                    self.max_symbols_per_frame)
+        if self._decode is None:
+            self._decode = make_greedy_decoder(self.model, self.max_symbols_per_frame)
+        references, hypotheses = transcribe_dataset(self._decode, self.dataset, self.tokenizer)
         self.last_results = {f"{self.prefix}wer": word_errors(references, hypotheses).rate,
                              f"{self.prefix}cer": character_errors(references, hypotheses).rate}
         if logs is not None:
             logs.update(self.last_results)
+        if self.stop_at_wer is not None and self.last_results[f"{self.prefix}wer"] <= self.stop_at_wer:
+            self.model.stop_training = True

@@ -26,11 +26,12 @@ class VariationalNoise(keras.callbacks.Callback):
     Args:
         stddev: standard deviation σ of the weight noise.
         start_step: first optimizer step (``optimizer.iterations``) that trains with noise.
-        layer_name: attribute of the model holding the noised layer (the prediction network).
+        layer_name: attribute of the model holding the noised layer; ``None``: the transducer's
+            prediction network (attribute ``prediction_network`` or ``prediction``).
         seed: base seed of the stateless noise.
     """
 
-    def __init__(self, stddev: float = 0.075, start_step: int = 10000, layer_name: str = "prediction_network",
+    def __init__(self, stddev: float = 0.075, start_step: int = 10000, layer_name: str | None = None,
                  seed: int = 0):
         super().__init__()
         if stddev < 0:
@@ -45,11 +46,14 @@ class VariationalNoise(keras.callbacks.Callback):
         self._perturb_fn = None
 
     def _variables(self) -> list:
-        layer = getattr(self.model, self.layer_name, None)
-        if layer is None:
-            raise AttributeError(f"VariationalNoise: model {self.model.name!r} has no attribute "
-                                 f"{self.layer_name!r} (the layer to add weight noise to)")
-        return layer.trainable_variables
+        from tf_contextnet.decoding.greedy import PREDICTION_ATTRIBUTES
+
+        names = PREDICTION_ATTRIBUTES if self.layer_name is None else (self.layer_name,)
+        for name in names:
+            if getattr(self.model, name, None) is not None:
+                return getattr(self.model, name).trainable_variables
+        raise AttributeError(f"VariationalNoise: model {self.model.name!r} has no attribute "
+                             f"{' or '.join(map(repr, names))} (the layer to add weight noise to)")
 
     def _perturb(self, sign: float, step: int) -> None:
         if self._perturb_fn is None:
