@@ -115,18 +115,19 @@ def _in_xla_context() -> bool:
     return control_flow_util.GraphOrParentsInXlaContext(ops.get_default_graph())
 
 
-def _flat_label_index(labels: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:
-    """``[B·T·(U+1)]`` int64 index into the flattened logits of the next label ``y_{u+1}``.
+def _next_labels(labels: tf.Tensor, shape: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Next label ``y_{u+1}`` per node, ``[B, T, U+1]`` int32, and its ``[B·T·(U+1)]`` int64 index
+    into the flattened logits.
 
-    The last prediction step (``u = U``) has no next label; it points at ``labels`` padding
-    value 0 clipped into the vocabulary, and its posterior is zero anyway.
+    The last prediction step (``u = U``) has no next label: it reads the padding value 0, and
+    padding is clipped into the vocabulary; the posterior of those arcs is zero anyway.
     """
     b, t, u1, v = shape[0], shape[1], shape[2], shape[3]
     next_label = tf.pad(labels, [[0, 0], [0, 1]])
     next_label = tf.clip_by_value(next_label, 0, v - 1)
     next_label = tf.broadcast_to(next_label[:, None, :], tf.stack([b, t, u1]))
     rows = tf.range(tf.cast(b * t * u1, tf.int64), dtype=tf.int64)
-    return rows * tf.cast(v, tf.int64) + tf.cast(tf.reshape(next_label, [-1]), tf.int64)
+    return next_label, rows * tf.cast(v, tf.int64) + tf.cast(tf.reshape(next_label, [-1]), tf.int64)
 
 
 def _skew(x: tf.Tensor) -> tf.Tensor:
@@ -223,24 +224,24 @@ def _arc_log_probs(logits: tf.Tensor, label_index: tf.Tensor, blank: int,
 
 
 def _softmax_minus_posterior(logits: tf.Tensor, lse: tf.Tensor, occupancy: tf.Tensor,
-                             post_blank: tf.Tensor, post_label: tf.Tensor, label_index: tf.Tensor,
-                             blank: int) -> tf.Tensor:
+                             post_blank: tf.Tensor, post_label: tf.Tensor, next_label: tf.Tensor,
+                             label_index: tf.Tensor, blank: int) -> tf.Tensor:
     """``γ·softmax(logits) − P∅·[v=blank] − Pŷ·[v=y]`` as one logits-sized tensor.
 
     Under XLA an iota comparison fuses with the softmax into a single pass that writes the
     gradient once. Without XLA every element-wise op would allocate its own logits-sized
-    temporary, so the corrections are instead subtracted in place with a scatter of
-    ``2·B·T·(U+1)`` values into the (not otherwise referenced, hence forwarded) gradient buffer.
+    temporary, so the gradient buffer is written by the softmax kernel, scaled in place (TF
+    forwards a buffer with no other consumer) and the ``2·B·T·(U+1)`` posteriors are subtracted
+    in place (``InplaceSub``; a scatter would copy the buffer).
     """
     dtype = logits.dtype
     vocab = tf.shape(logits)[-1]
     if _in_xla_context():
         compute = lse.dtype
         vid = tf.range(vocab)[None, None, None, :]
-        label_id = tf.reshape(tf.cast(label_index % tf.cast(vocab, tf.int64), tf.int32), tf.shape(lse))
         soft = tf.exp(tf.cast(logits, compute) - lse[..., None]) * occupancy[..., None]
         grad = (soft - tf.where(vid == blank, post_blank[..., None], 0.0)
-                - tf.where(vid == label_id[..., None], post_label[..., None], 0.0))
+                - tf.where(vid == next_label[..., None], post_label[..., None], 0.0))
         return tf.cast(grad, dtype)
     soft = tf.nn.softmax(logits) * tf.cast(occupancy, dtype)[..., None]
     flat_shape = tf.shape(label_index, out_type=tf.int64)
@@ -261,7 +262,7 @@ def _rnnt_loss_with_grad(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf
                          label_lengths: tf.Tensor, blank: int) -> tf.Tensor:
     shape = tf.shape(logits)
     t, u1 = shape[1], shape[2]
-    label_index = _flat_label_index(labels, shape)
+    next_label, label_index = _next_labels(labels, shape)
     valid = _valid_nodes(logit_lengths, label_lengths, t, u1)
 
     @tf.custom_gradient
@@ -287,7 +288,7 @@ def _rnnt_loss_with_grad(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf
             scale = tf.cast(upstream, post_blank.dtype)[:, None, None]
             post_blank, post_label = post_blank * scale, post_label * scale
             return _softmax_minus_posterior(logits_in, lse, post_blank + post_label, post_blank,
-                                            post_label, label_index, blank)
+                                            post_label, next_label, label_index, blank)
 
         return loss, grad_fn
 
