@@ -94,3 +94,24 @@ def test_rejects_bad_sub_batch_size():
     joint, enc, pred, labels, t_len, u_len, _ = make_inputs(0)
     with pytest.raises(ValueError, match="sub_batch_size"):
         fused_joint_rnnt_loss(joint, enc, pred, labels, t_len, u_len, 0)
+
+
+def test_gradients_reach_keras_layer_weights():
+    import keras
+
+    joint_tf, enc, pred, labels, t_len, u_len, weights = make_inputs(12)
+    dense = keras.layers.Dense(7)
+
+    def joint(enc, pred):
+        return dense(tf.tanh((enc @ joint_tf.w_enc)[:, :, None] + (pred @ joint_tf.w_pred)[:, None]))
+
+    joint(enc[:1], pred[:1])
+    enc, pred = tf.constant(enc), tf.constant(pred)
+    results = []
+    for fn in (lambda e, p: rnnt_loss(joint(e, p), labels, t_len, u_len),
+               lambda e, p: fused_joint_rnnt_loss(joint, e, p, labels, t_len, u_len, 2)):
+        with tf.GradientTape() as tape:
+            tape.watch([enc, pred])
+            total = tf.reduce_sum(fn(enc, pred) * weights)
+        results.append(tape.gradient(total, [enc, pred] + dense.trainable_variables))
+    assert_all_close(results[1], results[0])
