@@ -59,6 +59,10 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     Multi-channel audio is averaged to mono; a file rate other than ``sample_rate`` is resampled.
     Raises :class:`AudioError` naming the file for a missing file, a non-audio or truncated file,
     zero-length audio and NaN/Inf samples.
+
+    Resampling multiplies small matrices with numpy: in parallel worker processes, start them with
+    ``OPENBLAS_NUM_THREADS=1`` (set in the parent's environment before the pool starts), or BLAS
+    threads fighting over the cores can make it ~20× slower on a loaded 2-core machine (measured).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):

@@ -23,6 +23,7 @@ bank ``W``: no gathers, only TFLite builtin ops (CONV_2D, RESHAPE, PAD, STRIDED_
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
@@ -74,10 +75,11 @@ def lowpass_filter(up: int, down: int, zeros: int = DEFAULT_ZEROS, rolloff: floa
     return up * cutoff * np.sinc(cutoff * n) * window
 
 
+@functools.lru_cache(maxsize=32)
 def polyphase_filter_bank(in_rate: int, out_rate: int, zeros: int = DEFAULT_ZEROS,
                           rolloff: float = DEFAULT_ROLLOFF, beta: float = DEFAULT_BETA,
                           ) -> tuple[np.ndarray, int]:
-    """Filter bank ``W [K, up]`` (float64) and ``r_min`` (<= 0) of the polyphase form in the module doc."""
+    """Filter bank ``W [K, up]`` (float64, read-only, cached) and ``r_min`` (<= 0) of the polyphase form."""
     up, down = rational_factors(in_rate, out_rate)
     h = lowpass_filter(up, down, zeros, rolloff, beta)
     half = (h.shape[0] - 1) // 2
@@ -88,7 +90,24 @@ def polyphase_filter_bank(in_rate: int, out_rate: int, zeros: int = DEFAULT_ZERO
     index = half + p * down - r * up
     valid = (index >= 0) & (index < h.shape[0])
     bank = np.where(valid, h[np.clip(index, 0, h.shape[0] - 1)], 0.0)
+    bank.setflags(write=False)
     return bank, r_min
+
+
+def _grouped_bank(bank: np.ndarray, up: int, down: int, min_outputs: int = 64) -> tuple[np.ndarray, int, int]:
+    """Merge ``G`` consecutive blocks into one so each matmul row yields >= ``min_outputs`` samples.
+
+    Block ``q`` of the grouped bank covers blocks ``G q .. G q + G - 1``: ``W_G[j + g·down, g·up + p] = W[j, p]``,
+    with ``up_G = G·up`` and ``down_G = G·down``. Same result, but BLAS-sized products when ``up`` is small.
+    """
+    groups = -(-min_outputs // up)
+    if groups == 1:
+        return bank, up, down
+    width = bank.shape[0]
+    grouped = np.zeros((width + (groups - 1) * down, groups * up))
+    for g in range(groups):
+        grouped[g * down:g * down + width, g * up:(g + 1) * up] = bank
+    return grouped, groups * up, groups * down
 
 
 def resample_np(x: np.ndarray, in_rate: int, out_rate: int, zeros: int = DEFAULT_ZEROS,
@@ -107,14 +126,20 @@ def resample_np(x: np.ndarray, in_rate: int, out_rate: int, zeros: int = DEFAULT
     if num_out == 0:
         return np.zeros(x.shape[:-1] + (0,), dtype)
     bank, r_min = polyphase_filter_bank(in_rate, out_rate, zeros, rolloff, beta)
+    bank, up, down = _grouped_bank(bank, up, down)
     width = bank.shape[0]
     blocks = -(-num_out // up)
     total = max((blocks - 1) * down + width, num_samples - r_min)
     pad = [(0, 0)] * (x.ndim - 1) + [(-r_min, total - num_samples + r_min)]
     padded = np.pad(x.astype(np.float64), pad)
     windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=-1)[..., ::down, :][..., :blocks, :]
-    y = (windows @ bank).reshape(x.shape[:-1] + (blocks * up,))
-    return y[..., :num_out].astype(dtype)
+    # matmul on the strided window view falls back to numpy's slow non-BLAS loop, and a full
+    # contiguous copy takes K times the signal's memory: copy and multiply ~8 MB chunks instead.
+    chunk = max(1, (1 << 20) // width)
+    y = np.empty(x.shape[:-1] + (blocks, up))
+    for start in range(0, blocks, chunk):
+        y[..., start:start + chunk, :] = np.ascontiguousarray(windows[..., start:start + chunk, :]) @ bank
+    return y.reshape(x.shape[:-1] + (blocks * up,))[..., :num_out].astype(dtype)
 
 
 def resample_tf(x: tf.Tensor, in_rate: int, out_rate: int, zeros: int = DEFAULT_ZEROS,
