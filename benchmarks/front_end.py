@@ -154,7 +154,8 @@ def main() -> None:
     lines = [
         "# Audio front end benchmark",
         "",
-        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}; medians of {args.repeats} runs. The machine "
         "was shared with other jobs, so timings are noisy. numpy runs with "
         f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}.",

@@ -101,3 +101,27 @@ def test_load_audio_truncated_flac(tmp_path):
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(AudioError, match="cut.flac"):
         load_audio(cut)
+
+
+def test_decode_wav_in_saved_model(tmp_path):
+    """WAV bytes at any common rate -> 16 kHz log-mel inside a SavedModel, reloaded with core TF only."""
+    from tf_contextnet.features import LogMelSpectrogram
+
+    class Serving(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.log_mel = LogMelSpectrogram()
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
+        def features(self, wav):
+            audio = decode_wav(wav)[None]
+            return self.log_mel((audio, tf.shape(audio)[1:2]))[0]
+
+    module = Serving()
+    tf.saved_model.save(module, str(tmp_path / "serving"))
+    restored = tf.saved_model.load(str(tmp_path / "serving"))
+    t = np.arange(4410) / 44100
+    wav = _wav_bytes(0.3 * np.sin(2 * np.pi * 440 * t), 44100)
+    np.testing.assert_allclose(restored.features(tf.constant(wav)).numpy(), module.features(tf.constant(wav)).numpy(),
+                               atol=1e-5)
+    assert restored.features(tf.constant(wav)).shape == (1, 8, 80)
