@@ -129,8 +129,7 @@ def log_mel_rows(data: Path, repeats: int, batch_size: int) -> list[str]:
     seconds = median_time(lambda: fn(batch, lengths).numpy(), repeats)
     rows = [f"| LogMelSpectrogram, batch {batch_size} × 10 s, tf.function | {batch_size * 10 / seconds:,.0f}× |"]
 
-    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "features")]  # the test's float64 reference
-    from test_log_mel_spectrogram import _log_mel_np
+    from tests.features.test_log_mel_spectrogram import _log_mel_np  # the test's float64 reference
 
     clip = load_audio(data / "ljspeech" / "wavs" / "LJ001-0002.wav")
     got = layer((clip[None], np.array([clip.shape[0]], np.int32)))[0].numpy()[0]

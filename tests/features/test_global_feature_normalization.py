@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from testing import lengths_mask_fn, run_layer_checks
+from tests.testing import lengths_mask_fn, run_layer_checks
 from tf_contextnet.features import GlobalFeatureNormalization, compute_feature_statistics
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from testing import lengths_mask_fn, run_layer_checks
+from tests.testing import lengths_mask_fn, run_layer_checks
 from tf_contextnet.features import LogMelSpectrogram, load_audio
 from tf_contextnet.features.log_mel_spectrogram import frame_lengths
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from testing import lengths_mask_fn, run_layer_checks
+from tests.testing import lengths_mask_fn, run_layer_checks
 from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization, load_audio
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from testing import lengths_mask_fn, run_layer_checks
+from tests.testing import lengths_mask_fn, run_layer_checks
 from tf_contextnet.features import SpecAugment
 
 
@@ -128,3 +128,11 @@ def test_layer_harness(tmp_path):
     run_layer_checks(SpecAugment, {"freq_mask_param": 5, "num_freq_masks": 1, "num_time_masks": 3,
                                    "time_mask_ratio": 0.2, "mask_value": 0.0, "seed": 9},
                      (x, lengths), tmp_path, fit=False, valid_mask_fn=lengths_mask_fn())
+
+
+def test_mixed_precision_training_masks_match_float32():
+    x, lengths = _inputs(lengths=(40, 25), depth=16)
+    reference = SpecAugment(seed=21)((x, lengths), training=True)[0].numpy()
+    half = SpecAugment(seed=21, dtype="mixed_float16")((x, lengths), training=True)[0]
+    assert half.dtype == tf.float16
+    np.testing.assert_array_equal(half.numpy() == 0.0, reference == 0.0)
