@@ -1,0 +1,80 @@
+"""``contextnet train``: train a ContextNet transducer with the paper's recipe through ``model.fit``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected comma-separated seconds, got {text!r}") from error
+
+
+def _options(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"--model-options must be a JSON object, got {text!r} ({error})") from error
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"--model-options must be a JSON object, got {text!r}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` subcommand."""
+    p = subparsers.add_parser(
+        "train", help="train a ContextNet transducer on TFRecords written by `contextnet prepare`",
+        description="Train with model.fit: Adam (0.9, 0.98, 1e-9) on the Transformer schedule, L2 on kernels, "
+                    "variational noise on the prediction network, SpecAugment, gradient clipping. Writes OUT/model.keras, "
+                    "OUT/tokenizer/, OUT/config.json (for `contextnet transcribe --model OUT`), OUT/logs (TensorBoard). "
+                    "Killed runs resume from OUT/backup when the same command is re-run.")
+    p.add_argument("--train", required=True, help="training TFRecords: folder, glob or file")
+    p.add_argument("--valid", default=None, help="validation TFRecords (val_loss, greedy-decoding val_wer/val_cer)")
+    p.add_argument("--out", required=True, help="output model directory")
+    p.add_argument("--tokenizer", default=None, help="saved tokenizer folder (default: train one on --train)")
+    p.add_argument("--tokenizer-kind", default="wordpiece", choices=["wordpiece", "sentencepiece", "characters"])
+    p.add_argument("--vocabulary-size", type=int, default=1000, help="ids incl. blank for a trained tokenizer")
+    p.add_argument("--preset", default="contextnet_s", choices=["contextnet_s", "contextnet_m", "contextnet_l"])
+    p.add_argument("--model-options", type=_options, default={},
+                   help='JSON overrides of the preset, e.g. \'{"alpha": 0.25, "joint_dim": 320}\'')
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--steps-per-epoch", type=int, default=None, help="repeat the data; this many steps per epoch")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--bucket-boundaries", type=_floats, default=None, help="length buckets in seconds, e.g. 2,4,8")
+    p.add_argument("--max-duration", type=float, default=None, help="drop longer utterances (seconds)")
+    p.add_argument("--normalization", default="per-utterance", choices=["none", "per-utterance"])
+    p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false")
+    p.add_argument("--peak-learning-rate", type=float, default=0.0025)
+    p.add_argument("--warmup-steps", type=int, default=15000)
+    p.add_argument("--l2", dest="l2_weight", type=float, default=1e-6)
+    p.add_argument("--clipnorm", dest="global_clipnorm", type=float, default=5.0)
+    p.add_argument("--precision", default="float32", choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--strategy", default="default", choices=["default", "mirrored", "multi-worker", "tpu"])
+    p.add_argument("--tpu", default=None, help="TPU name/address for --strategy tpu")
+    p.add_argument("--noise-stddev", type=float, default=0.075, help="variational noise σ (0 disables)")
+    p.add_argument("--noise-start-step", type=int, default=10000)
+    p.add_argument("--validate-every", type=int, default=1, help="greedy-decoding WER every N epochs")
+    p.add_argument("--stop-at-wer", type=float, default=None, help="stop once validation WER <= this")
+    p.add_argument("--backup-every", dest="backup_every_steps", type=int, default=100, help="backup every N steps")
+    p.add_argument("--max-symbols-per-frame", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; print the outcome; exit code 0, or 1 when the loss stopped being finite."""
+    from tf_contextnet.training.run_training import TrainingConfig, run_training
+
+    fields = {f for f in TrainingConfig.__dataclass_fields__}
+    config = TrainingConfig(**{k: v for k, v in vars(args).items() if k in fields},
+                            verbose=0 if args.quiet else "auto")
+    result = run_training(config)
+    summary = {"out": config.out, "steps": result.steps, "seconds": round(result.seconds, 1),
+               "stopped": result.stopped_reason,
+               **{k: round(v[-1], 4) for k, v in result.history.items() if v}}
+    print(json.dumps(summary))
+    return 1 if result.stopped_reason.startswith("training stopped") else 0

@@ -1,0 +1,192 @@
+"""One training run end to end: data → model → ``fit`` with the paper's recipe → model directory.
+
+This is what ``contextnet train`` runs; recipes call ``run_training`` with their own settings.
+Re-running the same configuration after a kill resumes from ``OUT/backup`` (see checkpointing).
+
+Directory ``OUT`` afterwards: ``model.keras``, ``tokenizer/``, ``config.json`` (the model
+directory read by ``contextnet transcribe``), plus ``backup/``, ``checkpoints/``, ``logs/``
+(TensorBoard) and ``history.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+import types
+from typing import Any, Sequence
+
+import keras
+import tensorflow as tf
+
+from tf_contextnet.training.checkpointing import checkpoint_callbacks
+from tf_contextnet.training.model_directory import TOKENIZER_DIR, save_model_directory
+from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossGuard
+from tf_contextnet.training.optimizer import make_optimizer
+from tf_contextnet.training.precision import set_precision
+from tf_contextnet.training.strategies import get_strategy
+from tf_contextnet.training.transducer_loss import transducer_compute_loss
+from tf_contextnet.training.validation_error_rates import ValidationErrorRates
+from tf_contextnet.training.variational_noise import VariationalNoise
+from tf_contextnet.training.warmup_schedule import WarmupSchedule
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """Everything one run needs; defaults follow the paper (Han et al., 2020, §3.1) where it says.
+
+    Data: ``train``/``valid`` are TFRecord folders, globs or file lists written by
+    ``contextnet prepare``. ``tokenizer`` is a saved tokenizer folder; when ``None`` one of
+    ``tokenizer_kind`` is trained on the training transcripts (``vocabulary_size`` ids).
+    Model: ``preset`` (contextnet_s/m/l) with ``model_options`` overrides (e.g. ``alpha``).
+    """
+
+    train: Any
+    out: str
+    valid: Any = None
+    tokenizer: str | None = None
+    tokenizer_kind: str = "wordpiece"
+    vocabulary_size: int = 1000
+    preset: str = "contextnet_s"
+    model_options: dict = dataclasses.field(default_factory=dict)
+    epochs: int = 100
+    steps_per_epoch: int | None = None
+    batch_size: int = 8
+    bucket_boundaries: Sequence[float] | None = None
+    max_duration: float | None = None
+    normalization: str = "per-utterance"
+    spec_augment: bool = True
+    peak_learning_rate: float = 0.0025
+    warmup_steps: int = 15000
+    decay_exponent: float = 0.5
+    l2_weight: float = 1e-6
+    global_clipnorm: float | None = 5.0
+    precision: str = "float32"
+    strategy: str = "default"
+    tpu: str | None = None
+    noise_stddev: float = 0.075
+    noise_start_step: int = 10000
+    validate_every: int = 1
+    stop_at_wer: float | None = None
+    backup_every_steps: int | None = 100
+    max_symbols_per_frame: int = 4
+    seed: int = 0
+    cache: bool = True
+    verbose: int | str = "auto"
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    history: dict
+    stopped_reason: str
+    seconds: float
+    steps: int
+
+
+NORMALIZATIONS = ("none", "per-utterance")
+
+
+def _front_end(config: TrainingConfig):
+    from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization
+
+    if config.normalization not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {config.normalization!r}; expected one of {NORMALIZATIONS}")
+    return LogMelSpectrogram(), (PerUtteranceNormalization() if config.normalization == "per-utterance" else None)
+
+
+def _tokenizer(config: TrainingConfig):
+    from tf_contextnet.data.dataset import read_metadata, resolve_files
+    from tf_contextnet.text import load_tokenizer, train_tokenizer
+
+    saved = os.path.join(config.out, TOKENIZER_DIR)
+    if config.tokenizer is not None:
+        return load_tokenizer(config.tokenizer)
+    if os.path.isfile(os.path.join(saved, "tokenizer.json")):  # a resumed run keeps its vocabulary
+        return load_tokenizer(saved)
+    texts = [row[2] for row in read_metadata(resolve_files(config.train))]
+    tokenizer = train_tokenizer(config.tokenizer_kind, texts, config.vocabulary_size)
+    tokenizer.save(saved)
+    return tokenizer
+
+
+def _attach_transducer_loss(model: keras.Model, l2_weight: float) -> None:
+    """Give ``model`` the transducer objective with this run's L2 weight.
+
+    Models with the ``TransducerTrainingMixin`` read ``l2_weight``; a model class without its own
+    ``compute_loss`` gets ``transducer_compute_loss`` bound on the instance.
+    """
+    model.l2_weight = l2_weight
+    if type(model).compute_loss is keras.Model.compute_loss:
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            return transducer_compute_loss(self, x, y_pred, l2_weight=self.l2_weight)
+
+        model.compute_loss = types.MethodType(compute_loss, model)
+
+
+def build_model(config: TrainingConfig, vocabulary_size: int) -> keras.Model:
+    """The preset's ``ContextNetTransducer`` (SpecAugment as its training augmentation when enabled)."""
+    from tf_contextnet.features import SpecAugment
+    from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
+
+    options = dict(config.model_options)
+    if config.spec_augment and "augmentation" not in options:
+        options["augmentation"] = SpecAugment(seed=config.seed)
+    return ContextNetTransducer.from_preset(config.preset, vocabulary_size, **options)
+
+
+def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainingResult:
+    """Train per ``config``; write the model directory to ``config.out``; return history and timing."""
+    from tf_contextnet.data import make_dataset
+
+    os.makedirs(config.out, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    set_precision(config.precision)
+    strategy = get_strategy(config.strategy, tpu=config.tpu)
+    tokenizer = _tokenizer(config)
+    extractor, normalization = _front_end(config)
+    tpu = config.strategy == "tpu"
+    common = dict(bucket_boundaries=config.bucket_boundaries, max_duration=config.max_duration,
+                  feature_extractor=extractor, normalization=normalization, drop_remainder=tpu)
+    train = make_dataset(config.train, tokenizer, config.batch_size, shuffle=True, seed=config.seed,
+                         cache=config.cache, repeat=config.steps_per_epoch is not None, **common)
+    valid = None
+    if config.valid is not None:
+        valid = make_dataset(config.valid, tokenizer, config.batch_size, shuffle=False, cache=config.cache, **common)
+
+    with strategy.scope():
+        model = build_model(config, tokenizer.vocabulary_size)
+        _attach_transducer_loss(model, config.l2_weight)
+        model(next(iter(train.take(1))))  # BackupAndRestore needs built weights
+        schedule = WarmupSchedule(config.peak_learning_rate, config.warmup_steps, config.decay_exponent)
+        model.compile(optimizer=make_optimizer(schedule, global_clipnorm=config.global_clipnorm))
+        model.optimizer.build(model.trainable_variables)
+
+    guard = NonFiniteLossGuard()
+    callbacks: list[keras.callbacks.Callback] = [guard]
+    if config.noise_stddev > 0:
+        callbacks.append(VariationalNoise(config.noise_stddev, config.noise_start_step, seed=config.seed))
+    callbacks += checkpoint_callbacks(config.out, config.backup_every_steps)
+    if valid is not None:
+        callbacks.append(ValidationErrorRates(valid, tokenizer, config.validate_every, config.max_symbols_per_frame,
+                                              stop_at_wer=config.stop_at_wer))
+    callbacks += list(extra_callbacks)
+    callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, "logs")))
+
+    start = time.monotonic()
+    history = model.fit(train, validation_data=valid, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                        callbacks=callbacks, verbose=config.verbose)
+    seconds = time.monotonic() - start
+    steps = int(model.optimizer.iterations.numpy())
+    if guard.stopped:  # the weights are not finite any more: keep the last good checkpoints as they are
+        return TrainingResult(history.history, guard.message, seconds, steps)
+    reason = "stopped early" if model.stop_training else "finished"
+    save_model_directory(config.out, model, tokenizer, feature_extractor=extractor, normalization=normalization,
+                         decoding={"max_symbols_per_frame": config.max_symbols_per_frame},
+                         training={**dataclasses.asdict(config), "steps": steps})
+    with open(os.path.join(config.out, "history.json"), "w", encoding="utf-8") as f:
+        json.dump({k: [float(v) for v in vals] for k, vals in history.history.items()}, f, indent=1)
+    return TrainingResult(history.history, reason, seconds, steps)
