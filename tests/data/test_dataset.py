@@ -8,7 +8,6 @@ import shutil
 import numpy as np
 import pytest
 import soundfile
-import tensorflow as tf
 
 from tf_contextnet.data import make_dataset, read_tfrecords
 from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization, frame_lengths

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prepare and print the summary; exit code 0, 1 when nothing was written, 2 for bad input."""
-    from tf_contextnet.data.prepare import PrepareOptions, prepare
+    from tf_contextnet.data import PrepareOptions, prepare
 
     options = PrepareOptions(max_duration=args.max_duration, max_transcript_length=args.max_transcript_length,
                              allowed_characters=args.allowed_characters)

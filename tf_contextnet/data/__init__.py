@@ -3,7 +3,9 @@
 from tf_contextnet.data.dataset import DatasetReport, make_dataset
 from tf_contextnet.data.librispeech import read_librispeech
 from tf_contextnet.data.manifest import ManifestEntry, read_manifest, write_manifest
-from tf_contextnet.data.prepare import PrepareOptions, PrepareSummary, prepare
+from tf_contextnet.data.prepare import prepare
+from tf_contextnet.data.prepare_options import PrepareOptions
+from tf_contextnet.data.prepare_summary import PrepareSummary
 from tf_contextnet.data.tfrecords import float_to_int16, parse_example, read_tfrecords
 
 __all__ = ["DatasetReport", "ManifestEntry", "PrepareOptions", "PrepareSummary", "float_to_int16",

@@ -17,7 +17,6 @@ import logging
 import os
 from typing import Any, Sequence
 
-import numpy as np
 import tensorflow as tf
 
 from tf_contextnet.data.tfrecords import METADATA_SPEC, SAMPLE_RATE, parse_example

@@ -26,46 +26,12 @@ import os
 from typing import Sequence
 
 from tf_contextnet.data.manifest import ManifestEntry, read_manifest
+from tf_contextnet.data.prepare_options import PrepareOptions
+from tf_contextnet.data.prepare_summary import SKIPPED_FILE, PrepareSummary
 
 INDEX_FILE = "index.json"
-SKIPPED_FILE = "skipped.tsv"
 INDEX_VERSION = 1
 SAMPLE_RATE = 16000
-
-
-@dataclasses.dataclass(frozen=True)
-class PrepareOptions:
-    """Filters applied while preparing (``None``: no limit)."""
-
-    max_duration: float | None = None
-    max_transcript_length: int | None = None
-    allowed_characters: str | None = None
-
-
-@dataclasses.dataclass
-class PrepareSummary:
-    """What ``prepare`` wrote and skipped (the reused shards of earlier runs included)."""
-
-    output_dir: str
-    shards: list[str]
-    shards_written: int
-    shards_reused: int
-    utterances: int
-    seconds: float
-    skipped: list[tuple[str, str, str, str]]
-
-    @property
-    def skipped_counts(self) -> dict[str, int]:
-        return dict(sorted(collections.Counter(s[2] for s in self.skipped).items()))
-
-    def format(self) -> str:
-        lines = [f"wrote {self.utterances} utterances ({self.seconds / 3600:.3f} h) in {len(self.shards)} shard(s) "
-                 f"to {self.output_dir} ({self.shards_written} written now, {self.shards_reused} reused)",
-                 f"skipped {len(self.skipped)} utterance(s)" + (":" if self.skipped else "")]
-        lines += [f"  {reason}: {count}" for reason, count in self.skipped_counts.items()]
-        if self.skipped:
-            lines.append(f"  listed in {os.path.join(self.output_dir, SKIPPED_FILE)}")
-        return "\n".join(lines)
 
 
 def audio_error_reason(error: Exception) -> str:
