@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false")
     p.add_argument("--peak-learning-rate", type=float, default=0.0025)
     p.add_argument("--warmup-steps", type=int, default=15000)
+    p.add_argument("--decay-exponent", type=float, default=0.5, help="lr ∝ step^-p after the warm-up")
     p.add_argument("--l2", dest="l2_weight", type=float, default=1e-6)
     p.add_argument("--clipnorm", dest="global_clipnorm", type=float, default=5.0)
     p.add_argument("--precision", default="float32", choices=["float32", "float16", "bfloat16"])
@@ -60,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stop-at-wer", type=float, default=None, help="stop once validation WER <= this")
     p.add_argument("--backup-every", dest="backup_every_steps", type=int, default=100, help="backup every N steps")
     p.add_argument("--max-symbols-per-frame", type=int, default=4)
+    p.add_argument("--precise-bn-batches", type=int, default=0,
+                   help="after training, recompute batch-norm statistics from N batches (short runs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import keras
 import tensorflow as tf
 
+from tf_contextnet.training.batch_norm_statistics import recompute_batch_norm_statistics
 from tf_contextnet.training.checkpointing import checkpoint_callbacks
 from tf_contextnet.training.model_directory import TOKENIZER_DIR, save_model_directory
 from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossGuard
@@ -43,6 +44,8 @@ class TrainingConfig:
     ``contextnet prepare``. ``tokenizer`` is a saved tokenizer folder; when ``None`` one of
     ``tokenizer_kind`` is trained on the training transcripts (``vocabulary_size`` ids).
     Model: ``preset`` (contextnet_s/m/l) with ``model_options`` overrides (e.g. ``alpha``).
+    ``precise_bn_batches > 0`` recomputes the batch-norm statistics from that many training
+    batches after ``fit`` (worth it for short runs; see ``batch_norm_statistics``).
     """
 
     train: Any
@@ -74,6 +77,7 @@ class TrainingConfig:
     stop_at_wer: float | None = None
     backup_every_steps: int | None = 100
     max_symbols_per_frame: int = 4
+    precise_bn_batches: int = 0
     seed: int = 0
     cache: bool = True
     verbose: int | str = "auto"
@@ -184,6 +188,10 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     if guard.stopped:  # the weights are not finite any more: keep the last good checkpoints as they are
         return TrainingResult(history.history, guard.message, seconds, steps)
     reason = "stopped early" if model.stop_training else "finished"
+    if config.precise_bn_batches > 0:
+        plain = make_dataset(config.train, tokenizer, config.batch_size, shuffle=True, seed=config.seed + 1,
+                             cache=False, **common)
+        recompute_batch_norm_statistics(model, plain, config.precise_bn_batches)
     save_model_directory(config.out, model, tokenizer, feature_extractor=extractor, normalization=normalization,
                          decoding={"max_symbols_per_frame": config.max_symbols_per_frame},
                          training={**dataclasses.asdict(config), "steps": steps})
