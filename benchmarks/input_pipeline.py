@@ -6,8 +6,9 @@
    ``--copies`` times (distinct ids) to make the work longer, written to TFRecords with 1 and 2
    worker processes; reported as hours of audio prepared per minute of wall time (median of
    ``--repeats`` runs into fresh folders). Worker processes are spawned and import TensorFlow,
-   a fixed start-up cost measured apart (a pool that only imports the worker's modules) and also
-   subtracted in the last column, which is what a long run (all of LibriSpeech) approaches.
+   a fixed start-up cost measured apart (a pool that only imports the worker's modules). "shard
+   time" sums the wall time spent inside each shard (from index.json): when it grows with two
+   workers instead of staying put, the workers are waiting on a shared resource (disk, CPU).
 2. ``make_dataset``: batches of ``--batch-size`` from those TFRecords (LibriSpeech part), log-mel
    features + labels, with length bucketing, shuffling, prefetch; one untimed warm-up epoch
    (traces the graph), then the median batches/s and audio-seconds/s over ``--repeats`` epochs,
@@ -74,19 +75,20 @@ def time_worker_startup(workers: int, repeats: int) -> float:
     return statistics.median(times)
 
 
-def time_prepare(manifest: Path, folder: Path, workers: int, repeats: int) -> tuple[float, float, int]:
-    """(median seconds, hours of audio, utterances) of ``prepare`` (shards of 32) into fresh folders."""
+def time_prepare(manifest: Path, folder: Path, workers: int, repeats: int) -> tuple[float, float, float, int]:
+    """Medians of wall and summed shard seconds, hours of audio, utterances of ``prepare`` (shards of 32)."""
     from tf_contextnet.data import prepare
+    from tf_contextnet.data.prepare import load_index
 
-    times, summary = [], None
+    times, shard_times, summary = [], [], None
     for r in range(repeats):
         out = folder / f"prep-{workers}-{r}"
         start = time.perf_counter()
         summary = prepare(manifest, out, shard_size=32, num_workers=workers, progress=False)
         times.append(time.perf_counter() - start)
-        if r < repeats - 1:
-            shutil.rmtree(out)
-    return statistics.median(times), summary.seconds / 3600, summary.utterances
+        shard_times.append(sum(shard["seconds"] for shard in load_index(out)["shards"].values()))
+        shutil.rmtree(out)
+    return statistics.median(times), statistics.median(shard_times), summary.seconds / 3600, summary.utterances
 
 
 def time_dataset(files: list[str], tokenizer, batch_size: int, cache: bool, repeats: int) -> dict:
@@ -127,19 +129,20 @@ def main(argv: list[str] | None = None) -> int:
              f"Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
              f"TensorFlow {tf.__version__}, Python {platform.python_version()}. The machine was shared with "
              "other jobs while this ran, so timings are noisy. Medians of "
-             f"{args.repeats} runs (min-max in brackets).", ""]
+             f"{args.repeats} runs (min-max in brackets). Load average at the start: "
+             f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min).", ""]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         manifest = build_manifest(data, folder, args.copies)
         lines += ["## prepare (FLAC/WAV → 16 kHz int16 TFRecords)", "",
-                  "| workers | utterances | audio (h) | wall time (s) | of which worker start-up (s) "
-                  "| hours of audio per minute | same, start-up excluded |",
+                  "| workers | utterances | audio (h) | wall time (s) | worker start-up (s) | shard time (s) "
+                  "| hours of audio per minute |",
                   "|---|---|---|---|---|---|---|"]
         for workers in (1, 2):
             startup = 0.0 if workers == 1 else time_worker_startup(workers, args.repeats)
-            seconds, hours, utterances = time_prepare(manifest, folder, workers, args.repeats)
+            seconds, shard_seconds, hours, utterances = time_prepare(manifest, folder, workers, args.repeats)
             lines.append(f"| {workers} | {utterances} | {hours:.3f} | {seconds:.1f} | {startup:.1f} "
-                         f"| {hours / (seconds / 60):.1f} | {hours / ((seconds - startup) / 60):.1f} |")
+                         f"| {shard_seconds:.1f} | {hours / (seconds / 60):.1f} |")
         from tf_contextnet.data import prepare
 
         prepare(build_manifest(data, folder, 1), folder / "one-copy", shard_size=32, num_workers=1, progress=False)
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 r = time_dataset(files, tokenizer, args.batch_size, cache, args.repeats)
                 lines.append(f"| {name} | {cache} | {r['batches']} | {r['batches_per_s']:.1f} "
                              f"({r['spread'][0]:.1f}-{r['spread'][1]:.1f}) | {r['audio_x']:.0f} |")
+    lines += ["", f"Load average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}."]
     text = "\n".join(lines) + "\n"
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ Output folder:
 
 - ``<name>-<i>-of-<n>.tfrecord``: the shards (format in :mod:`tf_contextnet.data.tfrecords`);
 - ``index.json``: the input's fingerprint and, per finished shard, its utterances
-  ``[id, num_samples, transcript]`` and the utterances it skipped. A shard is written to a
+  ``[id, num_samples, transcript]``, the utterances it skipped and the seconds it took. A shard is written to a
   temporary name and renamed when complete, then recorded; a re-run skips recorded shards, so
   an interrupted run resumes where it stopped;
 - ``skipped.tsv``: every skipped utterance with the reason (``id, path, reason, detail``).
@@ -23,6 +23,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import time
 from typing import Sequence
 
 from tf_contextnet.data.manifest import ManifestEntry, read_manifest
@@ -70,6 +71,7 @@ def _prepare_shard(job: tuple[str, list[ManifestEntry], PrepareOptions]) -> dict
     from tf_contextnet.features.audio_io import AudioError, load_audio
 
     path, entries, options = job
+    start = time.perf_counter()
     utterances, skipped = [], []
     temporary = path + ".tmp"
     with tf.io.TFRecordWriter(temporary) as writer:
@@ -91,7 +93,8 @@ def _prepare_shard(job: tuple[str, list[ManifestEntry], PrepareOptions]) -> dict
             writer.write(encode_example(entry.uid, pcm, entry.transcript, entry.speaker or ""))
             utterances.append([entry.uid, int(pcm.shape[0]), entry.transcript])
     os.replace(temporary, path)
-    return {"file": os.path.basename(path), "utterances": utterances, "skipped": skipped}
+    return {"file": os.path.basename(path), "utterances": utterances, "skipped": skipped,
+            "seconds": time.perf_counter() - start}
 
 
 def _fingerprint(entries: Sequence[ManifestEntry], shard_size: int, name: str, options: PrepareOptions) -> str:
@@ -181,7 +184,7 @@ def prepare(source: str | os.PathLike, output_dir: str | os.PathLike, *, name: s
             pool = multiprocessing.get_context("spawn").Pool(min(num_workers, len(jobs)))
             results = pool.imap_unordered(_prepare_shard, jobs)
         for result in results:
-            index["shards"][result["file"]] = {"utterances": result["utterances"], "skipped": result["skipped"]}
+            index["shards"][result["file"]] = {key: result[key] for key in ("utterances", "skipped", "seconds")}
             _write_json(index_path, index)
             bar.update(len(result["utterances"]) + len(result["skipped"]))
     finally:
