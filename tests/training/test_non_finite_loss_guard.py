@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import TinyRegressor, regression_data  # noqa: E402
 
 from tf_contextnet.training import NonFiniteLossGuard  # noqa: E402
+from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError  # noqa: E402
 
 
 def _poisoned_dataset(bad_batch: int, value: float, batch_size: int = 8):
@@ -22,23 +23,33 @@ def _poisoned_dataset(bad_batch: int, value: float, batch_size: int = 8):
     return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
 
 
+class BatchEnds(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append(batch)
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf])
-def test_stops_at_the_first_bad_batch(value):
+def test_raises_at_the_first_bad_batch_before_later_callbacks(value):
     model = TinyRegressor()
     model.compile(optimizer=keras.optimizers.SGD(0.01))
-    guard = NonFiniteLossGuard()
-    history = model.fit(_poisoned_dataset(3, value), epochs=5, verbose=0, callbacks=[guard])
+    guard, later = NonFiniteLossGuard(), BatchEnds()
+    with pytest.raises(NonFiniteLossError, match="epoch 1, batch 4 "):
+        model.fit(_poisoned_dataset(3, value), epochs=5, verbose=0, callbacks=[guard, later])
     assert guard.stopped
-    assert "batch 4" in guard.message and "epoch 1" in guard.message
-    assert model.optimizer.iterations.numpy() == 4  # nothing after the bad batch
-    assert len(history.history["loss"]) == 1
+    assert later.batches == [0, 1, 2]  # a backup callback after the guard never sees the bad batch
+    assert model.optimizer.iterations.numpy() == 4
 
 
-def test_finite_training_is_untouched_and_raise_mode_raises():
+def test_stop_mode_and_finite_training():
     model = TinyRegressor()
     model.compile(optimizer=keras.optimizers.SGD(0.01))
-    guard = NonFiniteLossGuard()
+    guard = NonFiniteLossGuard(raise_error=False)
     model.fit(_poisoned_dataset(0, 0.5), epochs=2, verbose=0, callbacks=[guard])
     assert not guard.stopped and model.optimizer.iterations.numpy() == 16
-    with pytest.raises(FloatingPointError, match="loss became nan"):
-        model.fit(_poisoned_dataset(1, np.nan), epochs=1, verbose=0, callbacks=[NonFiniteLossGuard(raise_error=True)])
+    history = model.fit(_poisoned_dataset(1, np.nan), epochs=3, verbose=0, callbacks=[guard]).history
+    assert guard.stopped and "loss became nan" in guard.message and "batch 2" in guard.message
+    assert len(history["loss"]) == 1 and model.optimizer.iterations.numpy() == 16 + 2

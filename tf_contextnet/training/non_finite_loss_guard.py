@@ -10,15 +10,21 @@ import keras
 logger = logging.getLogger(__name__)
 
 
+class NonFiniteLossError(FloatingPointError):
+    """Raised by ``NonFiniteLossGuard`` when the training loss becomes NaN or ±Inf."""
+
+
 class NonFiniteLossGuard(keras.callbacks.Callback):
     """Stops ``fit`` at the first batch whose reported loss is NaN or ±Inf.
 
-    After the stop, ``message`` holds an explanation (epoch, batch, optimizer step, value) and
-    ``stopped`` is True; the message is also logged at ERROR level. With ``raise_error=True`` a
-    ``FloatingPointError`` carrying the message is raised at the end of training instead.
+    ``message`` then explains where (epoch, batch, optimizer step) and what to try; ``stopped`` is
+    True. With ``raise_error=True`` (default) a ``NonFiniteLossError`` carrying the message is
+    raised from ``on_train_batch_end`` at once, so the callbacks after this one in the list (e.g.
+    ``BackupAndRestore``) never save the non-finite weights: put the guard first. With
+    ``raise_error=False`` it sets ``model.stop_training`` and logs the message at ERROR level.
     """
 
-    def __init__(self, raise_error: bool = False):
+    def __init__(self, raise_error: bool = True):
         super().__init__()
         self.raise_error = raise_error
         self.stopped = False
@@ -39,8 +45,6 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
                         f"empty/too-long utterances (labels longer than the encoder frames).")
         self.stopped = True
         self.model.stop_training = True
+        if self.raise_error:
+            raise NonFiniteLossError(self.message)
         logger.error(self.message)
-
-    def on_train_end(self, logs=None):
-        if self.stopped and self.raise_error:
-            raise FloatingPointError(self.message)

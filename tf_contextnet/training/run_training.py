@@ -24,7 +24,7 @@ import tensorflow as tf
 from tf_contextnet.training.batch_norm_statistics import recompute_batch_norm_statistics
 from tf_contextnet.training.checkpointing import checkpoint_callbacks
 from tf_contextnet.training.model_directory import TOKENIZER_DIR, save_model_directory
-from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossGuard
+from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError, NonFiniteLossGuard
 from tf_contextnet.training.optimizer import make_optimizer
 from tf_contextnet.training.precision import set_precision
 from tf_contextnet.training.strategies import get_strategy
@@ -181,11 +181,17 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, "logs")))
 
     start = time.monotonic()
-    history = model.fit(train, validation_data=valid, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                        callbacks=callbacks, verbose=config.verbose)
+    try:
+        history = model.fit(train, validation_data=valid, epochs=config.epochs,
+                            steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=config.verbose)
+    except NonFiniteLossError:
+        # The weights are not finite any more; the guard ran before BackupAndRestore, so the last
+        # backup and checkpoints are the last good state. Nothing is saved.
+        logger.error(guard.message)
+        history = model.history
     seconds = time.monotonic() - start
     steps = int(model.optimizer.iterations.numpy())
-    if guard.stopped:  # the weights are not finite any more: keep the last good checkpoints as they are
+    if guard.stopped:
         return TrainingResult(history.history, guard.message, seconds, steps)
     reason = "stopped early" if model.stop_training else "finished"
     if config.precise_bn_batches > 0:
