@@ -188,7 +188,7 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
         # The weights are not finite any more; the guard ran before BackupAndRestore, so the last
         # backup and checkpoints are the last good state. Nothing is saved.
         logger.error(guard.message)
-        history = model.history
+        history = getattr(model, "history", None) or keras.callbacks.History()  # set after the first epoch
     seconds = time.monotonic() - start
     steps = int(model.optimizer.iterations.numpy())
     if guard.stopped:
