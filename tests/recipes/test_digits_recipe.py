@@ -1,0 +1,105 @@
+"""Tests of the digits recipe's training script (recipes/digits/train.py) and its time budget."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from recipe_modules import RECIPES, import_recipe_module
+
+time_budget = import_recipe_module("digits", "time_budget")
+TRAIN = RECIPES / "digits" / "train.py"
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_time_budget_stops_and_counts_across_runs(tmp_path: Path, monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(time_budget.time, "monotonic", clock)
+    state = tmp_path / "spent.json"
+    callback = time_budget.TimeBudget(60.0, state, save_every_seconds=10.0)
+    callback.set_model(types.SimpleNamespace(stop_training=False))
+    callback.on_train_begin()
+    for _ in range(4):  # 4 batches of 10 s: 40 s < 60 s
+        clock.now += 10
+        callback.on_train_batch_end(0)
+    assert not callback.model.stop_training
+    assert time_budget.spent_seconds(state) == pytest.approx(40.0)
+    callback.on_train_end()  # a "killed" run would stop here; the state holds 40 s
+
+    resumed = time_budget.TimeBudget(60.0, state, save_every_seconds=10.0)
+    resumed.set_model(types.SimpleNamespace(stop_training=False))
+    resumed.on_train_begin()
+    clock.now += 15
+    resumed.on_train_batch_end(0)
+    assert not resumed.model.stop_training  # 55 s
+    clock.now += 10
+    resumed.on_train_batch_end(0)
+    assert resumed.model.stop_training  # 65 s >= 60 s
+    resumed.on_train_end()
+    assert json.loads(state.read_text())["train_seconds"] == pytest.approx(65.0)
+    with pytest.raises(ValueError, match=">= 0 seconds"):
+        time_budget.TimeBudget(-1.0, state)
+
+
+def _run(args: list[str], env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TRAIN), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def test_without_fsdd_or_espeak_it_names_the_install_command(tmp_path: Path):
+    """No shared data and no espeak-ng: a clear message with the install command, exit code 2."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    env = {"TF_CONTEXTNET_SHARED_DATA": str(tmp_path / "no_shared_data"), "PATH": str(bin_dir)}
+    result = _run(["--out", str(tmp_path / "out"), "--minutes", "0"], env=env, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "is absent" in result.stdout and "espeak-ng" in result.stdout
+    assert "apt-get install -y espeak-ng" in result.stderr
+
+
+def test_unknown_test_speaker_is_a_clear_error(tmp_path: Path, fsdd_dir: Path):
+    result = _run(["--data", str(fsdd_dir / "recordings"), "--test-speakers", "nobody",
+                   "--out", str(tmp_path / "out"), "--minutes", "0"], timeout=300)
+    assert result.returncode == 1
+    assert "nobody" in result.stderr and "speakers there" in result.stderr
+
+
+@pytest.mark.slow
+def test_short_budget_run_end_to_end_and_resume(tmp_path: Path, fsdd_dir: Path):
+    """A tiny FSDD subset, a few steps: results table per speaker, model directory, resume."""
+    subset = tmp_path / "recordings"
+    subset.mkdir()
+    for path in sorted((fsdd_dir / "recordings").glob("*.wav")):
+        digit, speaker, take = path.stem.split("_")
+        if speaker in ("george", "jackson", "lucas") and int(take) < 3:
+            shutil.copy(path, subset / path.name)
+    out = tmp_path / "exp"
+    args = ["--data", str(subset), "--test-speakers", "george", "--out", str(out), "--minutes", "0.2",
+            "--alpha", "0.1", "--decoder-units", "32", "--batch-size", "8", "--steps-per-epoch", "3",
+            "--connected-per-speaker", "4", "--test-connected-per-speaker", "3", "--speed-factors", "", "--quiet"]
+    first = _run(args)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    table = (out / "results.md").read_text()
+    assert "| george |" in table and "| **all** |" in table and "jackson, lucas" in table
+    for name in ("model.keras", "config.json", "tokenizer/tokenizer.json"):
+        assert (out / "model" / name).exists(), name
+    spent = json.loads((out / "train" / "time_spent.json").read_text())["train_seconds"]
+    assert spent >= 0.2 * 60
+    second = _run(args)  # the same command again: nothing left to train, evaluation only
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "already spent" in second.stdout and "[corpus] reusing" in second.stdout
+    assert json.loads((out / "train" / "time_spent.json").read_text())["train_seconds"] == spent
