@@ -20,7 +20,7 @@ import tensorflow as tf  # noqa: E402
 
 from tiny_models import TinyRegressor, regression_dataset  # noqa: E402
 
-from tf_contextnet.training import get_strategy  # noqa: E402
+from tf_contextnet.training import VariationalNoise, get_strategy  # noqa: E402
 
 
 def main(mode: str, out: str) -> None:
@@ -38,7 +38,9 @@ def main(mode: str, out: str) -> None:
     with strategy.scope():
         model = TinyRegressor(units=6)
         model.compile(optimizer=keras.optimizers.Adam(0.01))
-    history = model.fit(dataset, epochs=3, verbose=0)
+    # weight noise from step 5 on: stateless per step, so every replica and worker draws the same ε
+    noise = VariationalNoise(stddev=0.05, start_step=5, layer_name="prediction_network")
+    history = model.fit(dataset, epochs=3, verbose=0, callbacks=[noise])
     np.savez(out, replicas=strategy.num_replicas_in_sync, loss=np.array(history.history["loss"]),
              steps=int(model.optimizer.iterations.numpy()),
              **{f"w{i}": w.numpy() for i, w in enumerate(model.weights)})
