@@ -19,7 +19,6 @@ import types
 from typing import Any, Sequence
 
 import keras
-import tensorflow as tf
 
 from tf_contextnet.training.batch_norm_statistics import recompute_batch_norm_statistics
 from tf_contextnet.training.checkpointing import checkpoint_callbacks
