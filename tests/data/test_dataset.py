@@ -10,6 +10,7 @@ import pytest
 import soundfile
 
 from tf_contextnet.data import make_dataset, read_tfrecords
+from tf_contextnet.data.dataset import read_metadata
 from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization, frame_lengths
 from tf_contextnet.text import CharacterTokenizer
 
@@ -114,6 +115,9 @@ def test_reads_files_without_an_index_and_normalises(prepared, tmp_path):
     folder, by_text, tokenizer = prepared
     for path in folder.glob("*.tfrecord"):
         shutil.copy(path, tmp_path / path.name)
+    scanned = read_metadata(sorted(str(p) for p in tmp_path.glob("*.tfrecord")))
+    assert scanned == read_metadata(sorted(str(p) for p in folder.glob("*.tfrecord")))
+    assert sorted(row[2] for row in scanned) == sorted(by_text)
     dataset, report = make_dataset(str(tmp_path / "*.tfrecord"), tokenizer, 12, shuffle=False,
                                    normalization=PerUtteranceNormalization(), return_report=True)
     assert (report.total, report.kept) == (len(by_text), len(by_text))

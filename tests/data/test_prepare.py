@@ -40,6 +40,11 @@ def test_librispeech_layout_reads_back_identically(prepared_librispeech, librisp
         np.testing.assert_array_equal(record["pcm"], float_to_int16(load_audio(path)))
         assert record["transcript"] == transcripts[record["id"]].lower()
         assert (record["speaker"], record["sample_rate"], record["num_samples"]) == (speaker, 16000, len(reference))
+    index = prepare_module.load_index(output)
+    for path in files:
+        marker = prepare_module.read_marker(path)
+        assert [u[0] for u in marker["utterances"]] == [r["id"] for r in read_tfrecords([path])]
+        assert index["shards"][path.name] == marker
     summary = prepare(root, output, shard_size=5, num_workers=1, progress=False)
     assert (summary.utterances, summary.shards_written, summary.shards_reused, summary.skipped) == (12, 0, 3, [])
     assert summary.seconds == pytest.approx(sum(len(r["pcm"]) for r in records) / 16000)

@@ -63,18 +63,23 @@ def resolve_files(files: str | os.PathLike | Sequence[str]) -> list[str]:
 
 
 def read_metadata(files: Sequence[str]) -> list[tuple[str, int, str]]:
-    """``(id, num_samples, transcript)`` of every record, from ``index.json`` when ``prepare`` wrote one."""
+    """``(id, num_samples, transcript)`` of every record: from each shard's done-marker (or the folder's
+    ``index.json``) when ``prepare`` wrote one, else by reading the file."""
+    from tf_contextnet.data.prepare import INDEX_FILE, read_marker
+
     indexes: dict[str, dict] = {}
     rows: list[tuple[str, int, str]] = []
     for path in files:
-        folder = os.path.dirname(os.path.abspath(path))
-        if folder not in indexes:
-            index_path = os.path.join(folder, "index.json")
-            indexes[folder] = {}
-            if os.path.isfile(index_path):
-                with open(index_path, encoding="utf-8") as f:
-                    indexes[folder] = json.load(f).get("shards", {})
-        shard = indexes[folder].get(os.path.basename(path))
+        shard = read_marker(path)
+        if shard is None:
+            folder = os.path.dirname(os.path.abspath(path))
+            if folder not in indexes:
+                index_path = os.path.join(folder, INDEX_FILE)
+                indexes[folder] = {}
+                if os.path.isfile(index_path):
+                    with open(index_path, encoding="utf-8") as f:
+                        indexes[folder] = json.load(f).get("shards", {})
+            shard = indexes[folder].get(os.path.basename(path))
         if shard is not None:
             rows.extend((u[0], int(u[1]), u[2]) for u in shard["utterances"])
             continue

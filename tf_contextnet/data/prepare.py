@@ -3,10 +3,13 @@
 Output folder:
 
 - ``<name>-<i>-of-<n>.tfrecord``: the shards (format in :mod:`tf_contextnet.data.tfrecords`);
-- ``index.json``: the input's fingerprint and, per finished shard, its utterances
-  ``[id, num_samples, transcript]``, the utterances it skipped and the seconds it took. A shard is written to a
-  temporary name and renamed when complete, then recorded; a re-run skips recorded shards, so
-  an interrupted run resumes where it stopped;
+- ``<shard>.tfrecord.json``: the shard's done-marker, written by the worker once the shard is
+  complete (shards are written under a temporary name and renamed first): its utterances
+  ``[id, num_samples, transcript]``, the utterances it skipped and the seconds it took. A re-run
+  skips every shard with a marker, so an interrupted run resumes where it stopped;
+- ``prepare.json``: the input's fingerprint and the options; a re-run with other input or
+  options into the same folder is refused;
+- ``index.json``: written at the end, every shard's marker in one file;
 - ``skipped.tsv``: every skipped utterance with the reason (``id, path, reason, detail``).
 
 Skip reasons: ``missing_audio``, ``unreadable_audio`` (non-audio or truncated), ``empty_audio``,
@@ -31,6 +34,8 @@ from tf_contextnet.data.prepare_options import PrepareOptions
 from tf_contextnet.data.prepare_summary import SKIPPED_FILE, PrepareSummary
 
 INDEX_FILE = "index.json"
+SETTINGS_FILE = "prepare.json"
+MARKER_SUFFIX = ".json"
 INDEX_VERSION = 1
 SAMPLE_RATE = 16000
 
@@ -93,8 +98,9 @@ def _prepare_shard(job: tuple[str, list[ManifestEntry], PrepareOptions]) -> dict
             writer.write(encode_example(entry.uid, pcm, entry.transcript, entry.speaker or ""))
             utterances.append([entry.uid, int(pcm.shape[0]), entry.transcript])
     os.replace(temporary, path)
-    return {"file": os.path.basename(path), "utterances": utterances, "skipped": skipped,
-            "seconds": time.perf_counter() - start}
+    record = {"utterances": utterances, "skipped": skipped, "seconds": time.perf_counter() - start}
+    _write_json(path + MARKER_SUFFIX, record)
+    return {"file": os.path.basename(path), **record}
 
 
 def _fingerprint(entries: Sequence[ManifestEntry], shard_size: int, name: str, options: PrepareOptions) -> str:
@@ -112,8 +118,17 @@ def _write_json(path: str, value: dict) -> None:
     os.replace(temporary, path)
 
 
+def read_marker(shard: str | os.PathLike) -> dict | None:
+    """The done-marker of a shard file (``None`` when the shard is not finished)."""
+    shard = os.fspath(shard)
+    if not (os.path.isfile(shard) and os.path.isfile(shard + MARKER_SUFFIX)):
+        return None
+    with open(shard + MARKER_SUFFIX, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def load_index(output_dir: str | os.PathLike) -> dict:
-    """The ``index.json`` of a prepared folder."""
+    """The ``index.json`` of a prepared folder: its settings and every shard's marker."""
     path = os.path.join(os.fspath(output_dir), INDEX_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path} does not exist: {output_dir} was not prepared by tf_contextnet")
@@ -140,7 +155,7 @@ def prepare(source: str | os.PathLike, output_dir: str | os.PathLike, *, name: s
     Audio is read with ``tf_contextnet.features.load_audio`` (any libsndfile format, resampled to
     16 kHz) and stored as int16 PCM. Utterances are sorted by id and cut into shards of
     ``shard_size``; ``num_workers`` processes write shards in parallel (``1``: in this process).
-    Resumable: shards recorded in ``index.json`` are not redone. Raises ``ValueError`` when
+    Resumable: shards with a done-marker are not redone. Raises ``ValueError`` when
     ``output_dir`` holds a preparation of other input or options.
     """
     from tqdm import tqdm
@@ -155,28 +170,26 @@ def prepare(source: str | os.PathLike, output_dir: str | os.PathLike, *, name: s
     if duplicates:
         raise ValueError(f"{source}: utterance ids must be unique; repeated: {duplicates[:5]}")
     os.makedirs(output_dir, exist_ok=True)
-    fingerprint = _fingerprint(entries, shard_size, name, options)
-    index_path = os.path.join(output_dir, INDEX_FILE)
-    if os.path.isfile(index_path):
-        index = load_index(output_dir)
-        if index.get("fingerprint") != fingerprint:
-            raise ValueError(f"{output_dir} already holds a preparation of other input or options; "
-                             "use another output folder or delete it")
+    settings = {"version": INDEX_VERSION, "fingerprint": _fingerprint(entries, shard_size, name, options),
+                "source": os.path.abspath(os.fspath(source)), "sample_rate": SAMPLE_RATE,
+                "options": dataclasses.asdict(options), "untranscribed": untranscribed}
+    settings_path = os.path.join(output_dir, SETTINGS_FILE)
+    if os.path.isfile(settings_path):
+        with open(settings_path, encoding="utf-8") as f:
+            if json.load(f).get("fingerprint") != settings["fingerprint"]:
+                raise ValueError(f"{output_dir} already holds a preparation of other input or options; "
+                                 "use another output folder or delete it")
     else:
-        index = {"version": INDEX_VERSION, "fingerprint": fingerprint, "source": os.path.abspath(os.fspath(source)),
-                 "sample_rate": SAMPLE_RATE, "options": dataclasses.asdict(options), "shards": {}}
-    index["untranscribed"] = untranscribed
+        _write_json(settings_path, settings)
 
     count = max(1, -(-len(entries) // shard_size))
-    jobs = []
-    for i in range(count):
-        path = os.path.join(output_dir, f"{name}-{i:05d}-of-{count:05d}.tfrecord")
-        if os.path.basename(path) in index["shards"] and os.path.isfile(path):
-            continue
-        jobs.append((path, entries[i * shard_size:(i + 1) * shard_size], options))
+    paths = [os.path.join(output_dir, f"{name}-{i:05d}-of-{count:05d}.tfrecord") for i in range(count)]
+    jobs = [(path, entries[i * shard_size:(i + 1) * shard_size], options)
+            for i, path in enumerate(paths) if read_marker(path) is None]
     reused = count - len(jobs)
 
     bar = tqdm(total=sum(len(j[1]) for j in jobs), unit="utt", desc=f"prepare {name}", disable=not progress)
+    pool = None
     try:
         if num_workers == 1 or len(jobs) <= 1:
             results = map(_prepare_shard, jobs)
@@ -184,15 +197,14 @@ def prepare(source: str | os.PathLike, output_dir: str | os.PathLike, *, name: s
             pool = multiprocessing.get_context("spawn").Pool(min(num_workers, len(jobs)))
             results = pool.imap_unordered(_prepare_shard, jobs)
         for result in results:
-            index["shards"][result["file"]] = {key: result[key] for key in ("utterances", "skipped", "seconds")}
-            _write_json(index_path, index)
             bar.update(len(result["utterances"]) + len(result["skipped"]))
     finally:
         bar.close()
-        if num_workers > 1 and len(jobs) > 1:
+        if pool is not None:
             pool.terminate()
             pool.join()
-    _write_json(index_path, index)
+    index = {**settings, "shards": {os.path.basename(p): read_marker(p) for p in paths}}
+    _write_json(os.path.join(output_dir, INDEX_FILE), index)
     return _summarise(output_dir, index, count - reused, reused)
 
 
