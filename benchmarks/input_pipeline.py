@@ -9,6 +9,8 @@
    a fixed start-up cost measured apart (a pool that only imports the worker's modules). "shard
    time" sums the wall time spent inside each shard (from index.json): when it grows with two
    workers instead of staying put, the workers are waiting on a shared resource (disk, CPU).
+   "per CPU-minute" divides the audio by the CPU time the workers used (load-independent); two
+   idle cores would give about twice that.
 2. ``make_dataset``: batches of ``--batch-size`` from those TFRecords (LibriSpeech part), log-mel
    features + labels, with length bucketing, shuffling, prefetch; one untimed warm-up epoch
    (traces the graph), then the median batches/s and audio-seconds/s over ``--repeats`` epochs,
@@ -75,20 +77,23 @@ def time_worker_startup(workers: int, repeats: int) -> float:
     return statistics.median(times)
 
 
-def time_prepare(manifest: Path, folder: Path, workers: int, repeats: int) -> tuple[float, float, float, int]:
-    """Medians of wall and summed shard seconds, hours of audio, utterances of ``prepare`` (shards of 32)."""
+def time_prepare(manifest: Path, folder: Path, workers: int, repeats: int) -> tuple[float, float, float, float, int]:
+    """Medians of wall, summed shard and CPU seconds; hours of audio, utterances of ``prepare`` (shards of 32)."""
     from tf_contextnet.data import prepare
     from tf_contextnet.data.prepare import load_index
 
-    times, shard_times, summary = [], [], None
+    times, shard_times, cpu_times, summary = [], [], [], None
     for r in range(repeats):
         out = folder / f"prep-{workers}-{r}"
         start = time.perf_counter()
         summary = prepare(manifest, out, shard_size=32, num_workers=workers, progress=False)
         times.append(time.perf_counter() - start)
-        shard_times.append(sum(shard["seconds"] for shard in load_index(out)["shards"].values()))
+        shards = load_index(out)["shards"].values()
+        shard_times.append(sum(shard["seconds"] for shard in shards))
+        cpu_times.append(sum(shard["cpu_seconds"] for shard in shards))
         shutil.rmtree(out)
-    return statistics.median(times), statistics.median(shard_times), summary.seconds / 3600, summary.utterances
+    return (statistics.median(times), statistics.median(shard_times), statistics.median(cpu_times),
+            summary.seconds / 3600, summary.utterances)
 
 
 def time_dataset(files: list[str], tokenizer, batch_size: int, cache: bool, repeats: int) -> dict:
@@ -97,15 +102,17 @@ def time_dataset(files: list[str], tokenizer, batch_size: int, cache: bool, repe
     dataset, report = make_dataset(files, tokenizer, batch_size, seed=0, bucket_boundaries=[6.0, 10.0, 15.0],
                                    cache=cache, return_report=True)
     batches = sum(1 for _ in dataset)
-    rates, audio_rates = [], []
+    rates, audio_rates, cpu_rates = [], [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         count = sum(1 for _ in dataset)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         rates.append(count / elapsed)
         audio_rates.append(report.kept_seconds / elapsed)
+        cpu_rates.append(report.kept_seconds / cpu)
     return {"batches": batches, "batches_per_s": statistics.median(rates),
-            "audio_x": statistics.median(audio_rates), "spread": (min(rates), max(rates))}
+            "audio_x": statistics.median(audio_rates), "audio_per_cpu": statistics.median(cpu_rates),
+            "spread": (min(rates), max(rates))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,13 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         manifest = build_manifest(data, folder, args.copies)
         lines += ["## prepare (FLAC/WAV → 16 kHz int16 TFRecords)", "",
                   "| workers | utterances | audio (h) | wall time (s) | worker start-up (s) | shard time (s) "
-                  "| hours of audio per minute |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| CPU time (s) | hours of audio per minute | per CPU-minute |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for workers in (1, 2):
             startup = 0.0 if workers == 1 else time_worker_startup(workers, args.repeats)
-            seconds, shard_seconds, hours, utterances = time_prepare(manifest, folder, workers, args.repeats)
+            seconds, shard_seconds, cpu, hours, utterances = time_prepare(manifest, folder, workers, args.repeats)
             lines.append(f"| {workers} | {utterances} | {hours:.3f} | {seconds:.1f} | {startup:.1f} "
-                         f"| {shard_seconds:.1f} | {hours / (seconds / 60):.1f} |")
+                         f"| {shard_seconds:.1f} | {cpu:.1f} | {hours / (seconds / 60):.1f} | {hours / (cpu / 60):.1f} |")
         from tf_contextnet.data import prepare
 
         prepare(build_manifest(data, folder, 1), folder / "one-copy", shard_size=32, num_workers=1, progress=False)
@@ -153,13 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         tokenizers = {"characters": CharacterTokenizer.train(texts),
                       "wordpiece 1k": WordPieceTokenizer.train(texts, vocabulary_size=1000)}
         lines += ["", f"## make_dataset (batch {args.batch_size}, buckets 6/10/15 s, log-mel 80, shuffle, prefetch)",
-                  "", "| tokenizer | cache | batches/epoch | batches/s | audio seconds per second |",
-                  "|---|---|---|---|---|"]
+                  "", "| tokenizer | cache | batches/epoch | batches/s | audio seconds per second "
+                  "| audio seconds per CPU-second |", "|---|---|---|---|---|---|"]
         for name, tokenizer in tokenizers.items():
             for cache in (False, True):
                 r = time_dataset(files, tokenizer, args.batch_size, cache, args.repeats)
                 lines.append(f"| {name} | {cache} | {r['batches']} | {r['batches_per_s']:.1f} "
-                             f"({r['spread'][0]:.1f}-{r['spread'][1]:.1f}) | {r['audio_x']:.0f} |")
+                             f"({r['spread'][0]:.1f}-{r['spread'][1]:.1f}) | {r['audio_x']:.0f} | {r['audio_per_cpu']:.0f} |")
     lines += ["", f"Load average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}."]
     text = "\n".join(lines) + "\n"
     print(text)

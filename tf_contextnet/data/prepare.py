@@ -5,7 +5,7 @@ Output folder:
 - ``<name>-<i>-of-<n>.tfrecord``: the shards (format in :mod:`tf_contextnet.data.tfrecords`);
 - ``<shard>.tfrecord.json``: the shard's done-marker, written by the worker once the shard is
   complete (shards are written under a temporary name and renamed first): its utterances
-  ``[id, num_samples, transcript]``, the utterances it skipped and the seconds it took. A re-run
+  ``[id, num_samples, transcript]``, the utterances it skipped, and the wall and CPU seconds it took. A re-run
   skips every shard with a marker, so an interrupted run resumes where it stopped;
 - ``prepare.json``: the input's fingerprint and the options; a re-run with other input or
   options into the same folder is refused;
@@ -76,7 +76,7 @@ def _prepare_shard(job: tuple[str, list[ManifestEntry], PrepareOptions]) -> dict
     from tf_contextnet.features.audio_io import AudioError, load_audio
 
     path, entries, options = job
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     utterances, skipped = [], []
     temporary = path + ".tmp"
     with tf.io.TFRecordWriter(temporary) as writer:
@@ -98,7 +98,8 @@ def _prepare_shard(job: tuple[str, list[ManifestEntry], PrepareOptions]) -> dict
             writer.write(encode_example(entry.uid, pcm, entry.transcript, entry.speaker or ""))
             utterances.append([entry.uid, int(pcm.shape[0]), entry.transcript])
     os.replace(temporary, path)
-    record = {"utterances": utterances, "skipped": skipped, "seconds": time.perf_counter() - start}
+    record = {"utterances": utterances, "skipped": skipped, "seconds": time.perf_counter() - start,
+              "cpu_seconds": time.process_time() - cpu_start}
     _write_json(path + MARKER_SUFFIX, record)
     return {"file": os.path.basename(path), **record}
 
