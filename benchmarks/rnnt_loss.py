@@ -10,6 +10,9 @@ with lengths in [0.8, 1]·max), then times ``(loss, d sum(loss) / d logits)``: t
 moment (inputs already allocated); for "xla" it includes XLA's compiler. The gradient is
 returned, so it counts in the peak (one logits-sized buffer).
 
+Modes "joint" and "fusedK" time a joint network ``tanh(enc + pred) W`` plus the loss, whole batch
+or with ``fused_joint_rnnt_loss`` in sub-batches of K, to show the memory saved (graph mode).
+
 Usage: python benchmarks/rnnt_loss.py [--shapes "B,T,U,V;..."] [--modes graph,xla] [--repeats 7]
 Prints a markdown table and writes it to benchmarks/results/rnnt_loss.md (or --out).
 """
@@ -51,11 +54,10 @@ def worker(shape: list[int], mode: str, warmup: int, repeats: int, seed: int) ->
     import numpy as np
     import tensorflow as tf
 
-    from tf_contextnet.losses import rnnt_loss
+    from tf_contextnet.losses import fused_joint_rnnt_loss, rnnt_loss
 
     b, t, u, v = shape
     rng = np.random.default_rng(seed)
-    logits = tf.constant(rng.standard_normal((b, t, u + 1, v), dtype=np.float32))
     t_len = np.full(b, t, np.int32)
     u_len = np.full(b, u, np.int32)
     t_len[1:] = rng.integers(int(0.8 * t), t + 1, size=b - 1)
@@ -64,12 +66,17 @@ def worker(shape: list[int], mode: str, warmup: int, repeats: int, seed: int) ->
     labels[np.arange(u)[None, :] >= u_len[:, None]] = 0
     labels, t_len, u_len = tf.constant(labels), tf.constant(t_len), tf.constant(u_len)
 
-    @tf.function(jit_compile=(mode == "xla"))
-    def step(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = rnnt_loss(x, labels, t_len, u_len)
-        return loss, tape.gradient(tf.reduce_sum(loss), x)
+    if mode in ("graph", "xla"):
+        logits = tf.constant(rng.standard_normal((b, t, u + 1, v), dtype=np.float32))
+
+        @tf.function(jit_compile=(mode == "xla"))
+        def step(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = rnnt_loss(x, labels, t_len, u_len)
+            return loss, tape.gradient(tf.reduce_sum(loss), x)
+    else:
+        step, logits = _joint_step(mode, shape, labels, t_len, u_len, rng, rnnt_loss, fused_joint_rnnt_loss)
 
     rss0 = _status_kb("VmRSS")
     _reset_peak()
@@ -86,8 +93,38 @@ def worker(shape: list[int], mode: str, warmup: int, repeats: int, seed: int) ->
         step(logits)[0].numpy()
         times.append(time.perf_counter() - start)
     return {"shape": shape, "mode": mode, "first_s": first, "times_s": times,
-            "peak_mib": (_status_kb("VmHWM") - rss0) / 1024, "logits_mib": logits.numpy().nbytes / 2**20,
+            "peak_mib": (_status_kb("VmHWM") - rss0) / 1024, "logits_mib": b * t * (u + 1) * v * 4 / 2**20,
             "loss_finite": bool(np.isfinite(loss).all()), "mean_loss": float(loss.mean())}
+
+
+def _joint_step(mode: str, shape: list[int], labels, t_len, u_len, rng, rnnt_loss, fused_joint_rnnt_loss):
+    """Joint network ``tanh(enc + pred) W`` (J = 64) + loss, d loss / d (enc, pred, W), plain or fused.
+
+    ``mode`` is ``"joint"`` (logits for the whole batch) or ``"fusedK"`` (sub-batches of K).
+    Returns the step and its input (the encoder output) in place of the logits.
+    """
+    import tensorflow as tf
+
+    b, t, u, v = shape
+    u1 = u + 1
+    enc = tf.constant(rng.standard_normal((b, t, 64), dtype="float32"))
+    pred = tf.constant(rng.standard_normal((b, u1, 64), dtype="float32"))
+    weight = tf.Variable(rng.standard_normal((64, v), dtype="float32") * 0.1)
+
+    def joint(e, p):
+        return tf.tanh(e[:, :, None] + p[:, None]) @ weight
+
+    @tf.function
+    def step(e):
+        with tf.GradientTape() as tape:
+            tape.watch([e, pred])
+            if mode == "joint":
+                loss = rnnt_loss(joint(e, pred), labels, t_len, u_len)
+            else:
+                loss = fused_joint_rnnt_loss(joint, e, pred, labels, t_len, u_len, int(mode[len("fused"):]))
+        return loss, tape.gradient(tf.reduce_sum(loss), [e, pred, weight])
+
+    return step, enc
 
 
 def run_case(shape: tuple, mode: str, args: argparse.Namespace) -> dict:
@@ -118,10 +155,9 @@ def table(results: list[dict]) -> str:
     return "\n".join(rows)
 
 
-def header(args: argparse.Namespace) -> str:
+def header(args: argparse.Namespace, load: tuple) -> str:
     import tensorflow as tf
 
-    load = os.getloadavg()
     return "\n".join([
         f"- date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}",
         f"- host: {platform.platform()}, os.cpu_count()={os.cpu_count()}, load average at start "
@@ -136,13 +172,16 @@ def header(args: argparse.Namespace) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shapes", default=None, help='"B,T,U,V;B,T,U,V"')
-    parser.add_argument("--modes", default="graph,xla")
+    parser.add_argument("--modes", default="graph,xla",
+                        help='graph, xla, and with a joint network (tanh(enc + pred) W, J=64): joint, fusedK '
+                             '(fused_joint_rnnt_loss with sub-batches of K), graph mode')
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "rnnt_loss.md"))
     parser.add_argument("--_worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    load = os.getloadavg()
     if args._worker:
         spec = json.loads(args._worker)
         print("@@" + json.dumps(worker(spec["shape"], spec["mode"], spec["warmup"], spec["repeats"], spec["seed"])))
@@ -155,7 +194,7 @@ def main() -> None:
             r = results[-1]
             done = r.get("error") or f"{statistics.median(r['times_s']) * 1e3:.1f} ms"
             print(f"[{shape} {mode}] {done}", file=sys.stderr, flush=True)
-    report = "## tf_contextnet.losses.rnnt_loss: forward+backward, CPU\n\n" + header(args) + "\n\n" + table(results) + "\n"
+    report = "## tf_contextnet.losses.rnnt_loss: forward+backward, CPU\n\n" + header(args, load) + "\n\n" + table(results) + "\n"
     print(report)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(report)

@@ -114,7 +114,8 @@ def _sum_chunks(fn: Callable, batch: tf.Tensor, static_batch: int | None, size: 
     if static_batch is not None:
         total: list[tf.Tensor] | None = None
         for start, n in _chunks(static_batch, size):
-            with tf.control_dependencies(total[:1] if total else []):
+            # Every gradient of the previous sub-batch must be done (its logits freed) first.
+            with tf.control_dependencies(total or []):
                 grads = fn(start, n)
             total = grads if total is None else [a + g for a, g in zip(total, grads)]
         return total
