@@ -25,7 +25,12 @@ folded in) is written directly::
 
 with the arc posteriors ``P∅ = exp(α + ∅ + β(t+1, u) + loss)``, ``Pŷ = exp(α + ŷ + β(t, u+1) + loss)``
 and the node occupancy ``γ = P∅ + Pŷ``. The only ``B·T·(U+1)·V`` tensor created is the gradient
-itself (plus one transient for the log-sum-exp in the forward pass when not compiled with XLA).
+itself (plus one transient for the log-sum-exp in the forward pass when not compiled with XLA;
+for float16/bfloat16 logits that transient is the float32 copy the log-sum-exp is computed on).
+
+Under XLA the gradient is one fused element-wise pass; in plain graph mode it is the softmax
+kernel's output, scaled in place, with the ``2·B·T·(U+1)`` posteriors subtracted in place.
+Measured on a 2-core CPU: ``benchmarks/rnnt_loss.py`` and ``benchmarks/results/rnnt_loss*.md``.
 """
 
 from __future__ import annotations
