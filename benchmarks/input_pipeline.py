@@ -35,6 +35,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+NOTE = ("How to read: \"per CPU-minute\" and \"audio seconds per CPU-second\" divide the audio by the CPU "
+        "time actually used, so they do not depend on what else runs; the wall-clock columns do. When the "
+        "machine is busier than its cores, an extra prepare worker competes with the other jobs rather than "
+        "using an idle core, and its spawn + TensorFlow import start-up dominates a short run: two workers pay "
+        "off on idle cores and long runs (all of LibriSpeech).")
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 r = time_dataset(files, tokenizer, args.batch_size, cache, args.repeats)
                 lines.append(f"| {name} | {cache} | {r['batches']} | {r['batches_per_s']:.1f} "
                              f"({r['spread'][0]:.1f}-{r['spread'][1]:.1f}) | {r['audio_x']:.0f} | {r['audio_per_cpu']:.0f} |")
-    lines += ["", f"Load average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}."]
+    lines += ["", f"Load average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}.", "", NOTE]
     text = "\n".join(lines) + "\n"
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
