@@ -18,7 +18,8 @@ class MaskedBatchNormalization(keras.layers.Layer):
     Inference: ``y = x · scale + offset`` with ``scale = γ / sqrt(σ²_moving + ε)`` and
     ``offset = β - μ_moving · scale`` (see ``scale_and_offset``, which lets a caller fold the
     normalisation into a preceding linear map). Padded frames are *not* zeroed here (the caller
-    masks after its activation); statistics are float32 under mixed precision.
+    masks after its activation); statistics are computed in the variable dtype (float32 under
+    mixed precision).
 
     Statistics are per replica (not synchronised across a distribution strategy).
 
@@ -47,15 +48,15 @@ class MaskedBatchNormalization(keras.layers.Layer):
         self.built = True
 
     def scale_and_offset(self) -> tuple[tf.Tensor, tf.Tensor]:
-        """The inference-mode affine map ``(scale [D], offset [D])`` in float32."""
+        """The inference-mode affine map ``(scale [D], offset [D])`` in the variable dtype."""
         scale = tf.convert_to_tensor(self.gamma) * tf.math.rsqrt(tf.convert_to_tensor(self.moving_variance)
                                                                  + self.epsilon)
         return scale, tf.convert_to_tensor(self.beta) - tf.convert_to_tensor(self.moving_mean) * scale
 
     def batch_statistics(self, x: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """``(mean [D], variance [D])`` over the valid frames, float32."""
-        x = tf.cast(x, tf.float32)
-        mask = tf.sequence_mask(lengths, maxlen=tf.shape(x)[1], dtype=tf.float32)[..., None]
+        """``(mean [D], variance [D])`` over the valid frames, in the variable dtype."""
+        x = tf.cast(x, self.variable_dtype)
+        mask = tf.sequence_mask(lengths, maxlen=tf.shape(x)[1], dtype=x.dtype)[..., None]
         count = tf.maximum(tf.reduce_sum(mask), 1.0)
         mean = tf.reduce_sum(x * mask, axis=(0, 1)) / count
         variance = tf.reduce_sum(tf.square((x - mean) * mask), axis=(0, 1)) / count

@@ -44,16 +44,17 @@ class SqueezeExcite1D(keras.layers.Layer):
         self.squeeze = keras.layers.Dense(max(1, channels // self.reduction), name="squeeze",
                                           dtype=self.dtype_policy)
         self.excite = keras.layers.Dense(channels, name="excite", dtype=self.dtype_policy)
-        self.squeeze.build((None, None, channels))
-        self.excite.build((None, None, max(1, channels // self.reduction)))
+        self.squeeze.build((None, channels))
+        self.excite.build((None, max(1, channels // self.reduction)))
         self.built = True
 
     def context(self, x: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-        """The pooled context ``x̄``: ``[B, 1, D]`` (global) or ``[B, T, D]`` (windowed), float32.
+        """The pooled context ``x̄``: ``[B, 1, D]`` (global) or ``[B, T, D]`` (windowed), in
+        ``mask``'s dtype (float32, or float64 for a float64 layer).
 
-        ``mask`` is ``[B, T, 1]`` float32 (1 on valid frames).
+        ``mask`` is ``[B, T, 1]`` (1 on valid frames).
         """
-        x = tf.cast(x, tf.float32) * mask
+        x = tf.cast(x, mask.dtype) * mask
         if self.context_window is None:
             count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
             return tf.reduce_sum(x, axis=1, keepdims=True) / count
@@ -70,9 +71,14 @@ class SqueezeExcite1D(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, lengths = inputs
-        mask = tf.sequence_mask(lengths, maxlen=tf.shape(x)[1], dtype=tf.float32)[..., None]
+        # Pool in float32 at least: cumulative sums in float16 would lose the window means.
+        mask = tf.sequence_mask(lengths, maxlen=tf.shape(x)[1],
+                                dtype=tf.float64 if x.dtype == tf.float64 else tf.float32)[..., None]
         pooled = tf.cast(self.context(x, mask), self.compute_dtype)
-        theta = keras.activations.sigmoid(self.excite(self._activation_fn(self.squeeze(pooled))))
+        # Dense on rank 2 ([B, D] or [B·T, D]): Keras' rank-3 path adds a tensordot's worth of ops.
+        flat = tf.reshape(pooled, [-1, pooled.shape[-1]])
+        theta = keras.activations.sigmoid(self.excite(self._activation_fn(self.squeeze(flat))))
+        theta = tf.reshape(theta, [tf.shape(x)[0], -1, x.shape[-1]])
         return x * theta * tf.cast(mask, x.dtype), lengths
 
     def compute_output_shape(self, input_shape):
