@@ -1,7 +1,8 @@
 """Subprocess entry for the distribution tests: fit TinyRegressor under a strategy, save the weights.
 
-Usage: python distributed_fit_worker.py {default|mirrored|multi-worker} OUT.npz
-(multi-worker reads TF_CONFIG; mirrored splits the CPU into two logical devices first).
+Usage: python distributed_fit_worker.py {default|mirrored|multi-worker} OUT.npz [transducer]
+(multi-worker reads TF_CONFIG; mirrored splits the CPU into two logical devices first). With
+``transducer`` the model is a tiny ContextNetTransducer on random features and labels.
 """
 
 from __future__ import annotations
@@ -23,7 +24,28 @@ from tiny_models import TinyRegressor, regression_dataset  # noqa: E402
 from tf_contextnet.training import VariationalNoise, get_strategy  # noqa: E402
 
 
-def main(mode: str, out: str) -> None:
+def transducer_setup():
+    from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
+    from tf_contextnet.training import make_optimizer
+    from tf_contextnet.training.run_training import _attach_transducer_loss
+
+    g = tf.random.Generator.from_seed(0)
+    n, frames, labels, vocabulary = 8, 40, 4, 6
+    data = {"features": g.normal([n, frames, 80]), "feature_lengths": tf.fill([n], frames),
+            "labels": g.uniform([n, labels], 1, vocabulary, dtype=tf.int32), "label_lengths": tf.fill([n], labels)}
+    dataset = tf.data.Dataset.from_tensor_slices(data).repeat(2).batch(4, drop_remainder=True)
+
+    def build():
+        model = ContextNetTransducer.from_preset("contextnet_s", vocabulary, alpha=0.05, prediction_embedding_dim=8,
+                                                 prediction_units=8, joint_dim=8)
+        _attach_transducer_loss(model, l2_weight=1e-6)
+        model.compile(optimizer=make_optimizer(learning_rate=1e-3))
+        return model
+
+    return dataset, build
+
+
+def main(mode: str, out: str, model_kind: str = "tiny") -> None:
     devices = None
     if mode == "mirrored":
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -31,20 +53,26 @@ def main(mode: str, out: str) -> None:
         devices = [d.name for d in tf.config.list_logical_devices("CPU")]
     strategy = get_strategy(mode, devices=devices)
     dataset = regression_dataset(batch_size=8, n=64)
+    if model_kind == "transducer":
+        dataset, build = transducer_setup()
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     dataset = dataset.with_options(options)
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model = TinyRegressor(units=6)
-        model.compile(optimizer=keras.optimizers.Adam(0.01))
+        if model_kind == "transducer":
+            model = build()
+        else:
+            model = TinyRegressor(units=6)
+            model.compile(optimizer=keras.optimizers.Adam(0.01))
     # weight noise from step 5 on: stateless per step, so every replica and worker draws the same ε
     noise = VariationalNoise(stddev=0.05, start_step=5, layer_name="prediction_network")
-    history = model.fit(dataset, epochs=3, verbose=0, callbacks=[noise])
+    history = model.fit(dataset, epochs=3 if model_kind == "tiny" else 1, verbose=0, callbacks=[noise])
     np.savez(out, replicas=strategy.num_replicas_in_sync, loss=np.array(history.history["loss"]),
              steps=int(model.optimizer.iterations.numpy()),
+             trainable=np.array([w.trainable for w in model.weights]),
              **{f"w{i}": w.numpy() for i, w in enumerate(model.weights)})
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])
