@@ -53,7 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"folder of {{digit}}_{{speaker}}_{{take}}.wav recordings (default: {FSDD_RECORDINGS} "
                              "when present, else digits synthesised with espeak-ng)")
     parser.add_argument("--out", type=Path, required=True, help="experiment folder (created; re-use to resume)")
-    parser.add_argument("--minutes", type=float, default=30.0, help="training budget in minutes, resumes included")
+    parser.add_argument("--minutes", type=float, default=30.0,
+                        help="training budget in minutes, resumes included (0: prepare the data only)")
     add_corpus_arguments(parser)
     model = parser.add_argument_group("model and training")
     model.add_argument("--preset", default="contextnet_s", help="ContextNet preset to start from")
@@ -84,6 +85,8 @@ def resolve_data(args: argparse.Namespace) -> tuple[Path, str]:
     print(f"[data] {FSDD_RECORDINGS} is absent (no shared data on this machine): using digits synthesised "
           "with espeak-ng instead")
     folder = espeak_digits.synthesise_digits(args.out / "espeak_recordings", seed=args.seed)
+    if args.connected_per_speaker is None:  # 10 training voices: fewer strings each keep the corpus small
+        args.connected_per_speaker = 100
     return folder, args.test_speakers or ",".join(espeak_digits.DEFAULT_TEST_SPEAKERS)
 
 
@@ -166,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
 
     tokenizer = experiment.stage_tokenizer(args.out, args.vocabulary_size)
     folders = stage_tfrecords(args.out, summary["test_speakers"], args.max_train_utterances)
+    if args.minutes <= 0:
+        print(f"[done] --minutes {args.minutes:g}: data prepared in {args.out}, nothing trained")
+        return 0
     model = experiment.stage_train(args, tokenizer, folders)
     table = experiment.stage_evaluate(model, tokenizer, folders, summary, args)
     experiment.stage_export(model, tokenizer, args)

@@ -254,8 +254,9 @@ def format_summary(summary: dict, out_dir: Path) -> str:
 
 
 def config_from_args(args: argparse.Namespace) -> CorpusConfig:
+    connected_per_speaker = 300 if args.connected_per_speaker is None else args.connected_per_speaker
     return CorpusConfig(test_speakers=tuple(s for s in args.test_speakers.split(",") if s),
-                        seed=args.seed, connected_per_speaker=args.connected_per_speaker,
+                        seed=args.seed, connected_per_speaker=connected_per_speaker,
                         test_connected_per_speaker=args.test_connected_per_speaker,
                         speed_factors=tuple(float(f) for f in args.speed_factors.split(",") if f))
 
@@ -265,8 +266,9 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-speakers", default=None,
                         help="comma-separated speakers held out for test (default depends on the corpus)")
     parser.add_argument("--seed", type=int, default=0, help="seed for splits, splicing and noise")
-    parser.add_argument("--connected-per-speaker", type=int, default=300,
-                        help="connected-digit training strings per training speaker")
+    parser.add_argument("--connected-per-speaker", type=int, default=None,
+                        help="connected-digit training strings per training speaker (default 300; "
+                             "train.py uses 100 for its 12-speaker espeak-ng corpus)")
     parser.add_argument("--test-connected-per-speaker", type=int, default=100,
                         help="connected-digit test strings per held-out speaker")
     parser.add_argument("--speed-factors", default="0.9,1.1",
