@@ -85,3 +85,19 @@ def test_mixed_precision_keeps_the_loss_in_float32(precision, compute):
 def test_unknown_precision_is_named():
     with pytest.raises(ValueError, match="unknown precision 'int8'"):
         set_precision("int8")
+
+
+def test_contextnet_transducer_compute_loss_is_the_transducer_loss():
+    from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
+
+    keras.utils.set_random_seed(0)
+    model = ContextNetTransducer.from_preset("contextnet_s", 6, alpha=0.05, prediction_embedding_dim=8,
+                                             prediction_units=8, joint_dim=8)
+    batch = toy_batch(frames=40, features=80)
+    y_pred = model(batch)
+    nll = rnnt_loss(y_pred["logits"], batch["labels"], y_pred["logit_lengths"], batch["label_lengths"]).numpy()
+    assert model.l2_weight == 1e-6
+    model.l2_weight = 0.0
+    assert float(model.compute_loss(batch, None, y_pred)) == pytest.approx(nll.mean(), rel=1e-6)
+    model.l2_weight = 1e-3
+    assert float(model.compute_loss(batch, None, y_pred)) > nll.mean()

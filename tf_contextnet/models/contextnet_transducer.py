@@ -125,3 +125,17 @@ class ContextNetTransducer(keras.Model):
         if config.get("augmentation") is not None:
             config["augmentation"] = keras.saving.deserialize_keras_object(config["augmentation"])
         return cls(**config)
+
+    # ---- Training objective (added for tf_contextnet.training; Keras' train_step/test_step stay untouched) ----
+
+    l2_weight: float = 1e-6  # the paper's L2 weight; a training option, set before compile (0 disables)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """RNN-T NLL (from float32 logits) averaged over the batch + ``l2_weight`` · Σ‖kernel‖².
+
+        See ``tf_contextnet.training.transducer_loss.transducer_compute_loss``; ``y`` and
+        ``sample_weight`` are unused (the labels travel in ``x``).
+        """
+        from tf_contextnet.training.transducer_loss import transducer_compute_loss
+
+        return transducer_compute_loss(self, x, y_pred, l2_weight=self.l2_weight)
