@@ -20,6 +20,21 @@ _EXPORTS = {
     "JointNetwork": "tf_contextnet.models",
     "PredictionNetwork": "tf_contextnet.models",
     "encoder_output_lengths": "tf_contextnet.models",
+    "LogMelSpectrogram": "tf_contextnet.features",
+    "SpecAugment": "tf_contextnet.features",
+    "load_audio": "tf_contextnet.features",
+    "RnntLoss": "tf_contextnet.losses",
+    "rnnt_loss": "tf_contextnet.losses",
+    "load_tokenizer": "tf_contextnet.text",
+    "train_tokenizer": "tf_contextnet.text",
+    "make_dataset": "tf_contextnet.data",
+    "prepare": "tf_contextnet.data",
+    "WarmupSchedule": "tf_contextnet.training",
+    "run_training": "tf_contextnet.training",
+    "load_model_directory": "tf_contextnet.training",
+    "greedy_decode": "tf_contextnet.decoding",
+    "word_error_rate": "tf_contextnet.metrics",
+    "character_error_rate": "tf_contextnet.metrics",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tests.testing import lengths_mask_fn, run_layer_checks
 from tf_contextnet.layers import MaskedBatchNormalization

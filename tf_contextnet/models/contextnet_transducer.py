@@ -15,12 +15,13 @@ from tf_contextnet.models.contextnet_encoder import ContextNetEncoder
 from tf_contextnet.models.joint_network import JointNetwork
 from tf_contextnet.models.prediction_network import PredictionNetwork
 from tf_contextnet.models.presets import preset_config
+from tf_contextnet.training.transducer_training_mixin import TransducerTrainingMixin
 
 INPUT_KEYS = ("features", "feature_lengths", "labels", "label_lengths")
 
 
 @keras.saving.register_keras_serializable(package="tf_contextnet")
-class ContextNetTransducer(keras.Model):
+class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
     """ContextNet (Han et al., 2020) RNN-T: ``encoder``, ``prediction`` and ``joint``.
 
     Methods in the spirit of torchaudio's RNNT: ``transcribe(features, lengths, training)`` →
@@ -125,17 +126,3 @@ class ContextNetTransducer(keras.Model):
         if config.get("augmentation") is not None:
             config["augmentation"] = keras.saving.deserialize_keras_object(config["augmentation"])
         return cls(**config)
-
-    # ---- Training objective (added for tf_contextnet.training; Keras' train_step/test_step stay untouched) ----
-
-    l2_weight: float = 1e-6  # the paper's L2 weight; a training option, set before compile (0 disables)
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """RNN-T NLL (from float32 logits) averaged over the batch + ``l2_weight`` · Σ‖kernel‖².
-
-        See ``tf_contextnet.training.transducer_loss.transducer_compute_loss``; ``y`` and
-        ``sample_weight`` are unused (the labels travel in ``x``).
-        """
-        from tf_contextnet.training.transducer_loss import transducer_compute_loss
-
-        return transducer_compute_loss(self, x, y_pred, l2_weight=self.l2_weight)

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import time
-import types
 from typing import Any, Sequence
 
 import keras
@@ -27,7 +26,6 @@ from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError, Non
 from tf_contextnet.training.optimizer import make_optimizer
 from tf_contextnet.training.precision import set_precision
 from tf_contextnet.training.strategies import get_strategy
-from tf_contextnet.training.transducer_loss import transducer_compute_loss
 from tf_contextnet.training.validation_error_rates import ValidationErrorRates
 from tf_contextnet.training.variational_noise import VariationalNoise
 from tf_contextnet.training.warmup_schedule import WarmupSchedule
@@ -116,20 +114,6 @@ def _tokenizer(config: TrainingConfig):
     return tokenizer
 
 
-def _attach_transducer_loss(model: keras.Model, l2_weight: float) -> None:
-    """Give ``model`` the transducer objective with this run's L2 weight.
-
-    Models with the ``TransducerTrainingMixin`` read ``l2_weight``; a model class without its own
-    ``compute_loss`` gets ``transducer_compute_loss`` bound on the instance.
-    """
-    model.l2_weight = l2_weight
-    if type(model).compute_loss is keras.Model.compute_loss:
-        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-            return transducer_compute_loss(self, x, y_pred, l2_weight=self.l2_weight)
-
-        model.compute_loss = types.MethodType(compute_loss, model)
-
-
 def build_model(config: TrainingConfig, vocabulary_size: int) -> keras.Model:
     """The preset's ``ContextNetTransducer`` (SpecAugment as its training augmentation when enabled)."""
     from tf_contextnet.features import SpecAugment
@@ -162,7 +146,7 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
 
     with strategy.scope():
         model = build_model(config, tokenizer.vocabulary_size)
-        _attach_transducer_loss(model, config.l2_weight)
+        model.l2_weight = config.l2_weight
         model(next(iter(train.take(1))))  # BackupAndRestore needs built weights
         schedule = WarmupSchedule(config.peak_learning_rate, config.warmup_steps, config.decay_exponent)
         model.compile(optimizer=make_optimizer(schedule, global_clipnorm=config.global_clipnorm))

@@ -6,7 +6,6 @@ Everything here calls the library (``tf_contextnet``); nothing of the model is d
 from __future__ import annotations
 
 import argparse
-import types
 from pathlib import Path
 
 import keras
@@ -19,7 +18,7 @@ from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization,
 from tf_contextnet.metrics import ErrorCounts, word_errors
 from tf_contextnet.models import ContextNetTransducer
 from tf_contextnet.text import load_tokenizer, train_tokenizer
-from tf_contextnet.training import (NonFiniteLossGuard, TransducerTrainingMixin, ValidationErrorRates,
+from tf_contextnet.training import (NonFiniteLossGuard, ValidationErrorRates,
                                     WarmupSchedule, checkpoint_callbacks, make_optimizer)
 from tf_contextnet.training.model_directory import save_model_directory
 from tf_contextnet.training.validation_error_rates import transcribe_dataset
@@ -56,10 +55,6 @@ def build_model(args: argparse.Namespace, vocabulary_size: int) -> keras.Model:
         prediction_units=args.decoder_units, joint_dim=args.decoder_units,
         augmentation=SpecAugment(freq_mask_param=15, num_freq_masks=2, num_time_masks=4, time_mask_ratio=0.04,
                                  seed=args.seed))
-    if type(model).compute_loss is keras.Model.compute_loss:
-        # ContextNetTransducer does not carry TransducerTrainingMixin yet: bind its compute_loss here.
-        model.compute_loss = types.MethodType(TransducerTrainingMixin.compute_loss, model)
-        model.l2_weight = TransducerTrainingMixin.l2_weight
     return model
 
 
