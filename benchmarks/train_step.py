@@ -24,9 +24,10 @@ and against a bare 2048×2048 fp32 ``tf.matmul`` measured in the same run.
 Prints a markdown table (medians after warm-up) and writes it to
 ``benchmarks/results/train_step.md``. ``--peers`` also runs ``../shared/bench/contextnet_peers.py``
 (TensorFlowASR ContextNet small beside ``benchmarks/peers_candidate.py:build_small``, with
-``--apply-optimizer``) and appends its table.
+``--apply-optimizer``) and appends its table. ``--parts`` also times forward + backward of the
+pieces (encoder, prediction network, joint + loss, loss alone, gradients without the optimizer).
 
-    .venv/bin/python benchmarks/train_step.py [--repeats 7] [--warmup 2] [--peers]
+    .venv/bin/python benchmarks/train_step.py [--repeats 7] [--warmup 2] [--parts] [--peers]
 """
 
 from __future__ import annotations
@@ -95,6 +96,65 @@ def measure_matmul_peak(size: int, repeats: int) -> tuple[float, float]:
     return flops / median / 1e9, flops / best / 1e9
 
 
+def part_timings(model, x, warmup: int, repeats: int) -> list[tuple[str, tuple[float, float, list[float]]]]:
+    """Forward + backward time of the pieces of one step, each in its own ``tf.function``.
+
+    Each returns the global norm of its gradients so that no gradient is pruned from the graph.
+    ``encoder``/``prediction`` are differentiated through a fixed random cotangent; ``joint + loss``
+    and ``loss`` take fixed inputs and differentiate w.r.t. them (as the real step does).
+    """
+    import tensorflow as tf
+
+    from tf_contextnet.losses import rnnt_loss
+
+    features, lengths = x["features"], x["feature_lengths"]
+    labels, label_lengths = x["labels"], x["label_lengths"]
+    encoded, enc_lengths = model.transcribe(features, lengths, training=True)
+    predicted, _ = model.predict_labels(labels, label_lengths, training=True)
+    logits = model.join(encoded, predicted)
+    rng = tf.random.Generator.from_seed(3)
+    enc_cot, pred_cot = rng.normal(tf.shape(encoded)), rng.normal(tf.shape(predicted))
+
+    def grads_norm(loss_fn, variables, tensors=()):
+        with tf.GradientTape() as tape:
+            tape.watch(list(tensors))
+            loss = loss_fn()
+        return tf.linalg.global_norm(tape.gradient(loss, [*tensors, *variables]))
+
+    def step_grads():
+        return grads_norm(lambda: model.compute_loss(x, y_pred=model(x, training=True)), model.trainable_variables)
+
+    def encoder_grads():
+        return grads_norm(lambda: tf.reduce_sum(model.transcribe(features, lengths, training=True)[0] * enc_cot),
+                          model.encoder.trainable_variables)
+
+    def prediction_grads():
+        return grads_norm(lambda: tf.reduce_sum(
+            model.predict_labels(labels, label_lengths, training=True)[0] * pred_cot),
+            model.prediction.trainable_variables)
+
+    def joint_loss_grads():
+        return grads_norm(lambda: tf.reduce_mean(rnnt_loss(model.join(encoded, predicted), labels, enc_lengths,
+                                                           label_lengths)),
+                          model.joint.trainable_variables, (encoded, predicted))
+
+    def loss_grads():
+        return grads_norm(lambda: tf.reduce_mean(rnnt_loss(logits, labels, enc_lengths, label_lengths)), (), (logits,))
+
+    cases = [("forward + loss + gradients, no optimizer (GradientTape)", step_grads),
+             ("encoder forward + backward", encoder_grads),
+             ("prediction network forward + backward", prediction_grads),
+             ("joint + RNN-T loss forward + backward (fixed inputs)", joint_loss_grads),
+             ("RNN-T loss forward + backward (fixed logits)", loss_grads)]
+    results = []
+    for name, fn in cases:
+        compiled = tf.function(fn)
+        compiled().numpy()
+        results.append((name, _median_seconds(lambda: compiled().numpy(), warmup, repeats)))
+        print(f"{name}: {results[-1][1][0] * 1e3:.0f} ms", flush=True)
+    return results
+
+
 def run_peers(repeats: int, warmup: int) -> str:
     """The peers script's markdown (TFASR small and ours, train step with Adam apply)."""
     script = os.path.join(ROOT, "..", "shared", "bench", "contextnet_peers.py")
@@ -122,6 +182,8 @@ def main() -> int:
     parser.add_argument("--matmul-size", type=int, default=2048)
     parser.add_argument("--matmul-repeats", type=int, default=15)
     parser.add_argument("--no-forward", action="store_true", help="skip the forward+loss-only timing")
+    parser.add_argument("--parts", action="store_true",
+                        help="also time forward+backward of the encoder, prediction, joint+loss and loss alone")
     parser.add_argument("--peers", action="store_true", help="also run ../shared/bench/contextnet_peers.py")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "train_step.md"))
     args = parser.parse_args()
@@ -167,6 +229,8 @@ def main() -> int:
         forward = _median_seconds(lambda: fwd_fn(x).numpy(), args.warmup, args.repeats)
         print("forward+loss ms:", " ".join(f"{t * 1e3:.0f}" for t in forward[2]), flush=True)
 
+    parts = part_timings(model, x, args.warmup, args.repeats) if args.parts else []
+
     peak_end = measure_matmul_peak(args.matmul_size, args.matmul_repeats)
     measured_peak = max(peak_start[0], peak_end[0])
     load_end = os.getloadavg()
@@ -204,6 +268,15 @@ def main() -> int:
     if forward is not None:
         lines.append(f"| forward + loss only (training=True, no gradients) | {forward[0] * 1e3:.0f} ms | "
                      f"{forward[1] * 1e3:.0f} ms | backward + Adam ≈ {(step_median - forward[0]) * 1e3:.0f} ms |")
+    part_flops = {"forward + loss + gradients": train_total, "encoder": 3 * flops["encoder"],
+                  "prediction": 3 * flops["prediction"], "joint": 3 * flops["joint"]}
+    for name, (median, best, _) in parts:
+        counted = next((v for k, v in part_flops.items() if name.startswith(k)), None)
+        rate = f"{counted / median / 1e9:.0f} GFLOP/s (3 × its forward FLOPs)" if counted else "element-wise"
+        lines.append(f"| {name} | {median * 1e3:.0f} ms | {best * 1e3:.0f} ms | --parts; {rate} |")
+    if parts:
+        lines.append(f"| optimizer apply (train step − gradients-only) | {(step_median - parts[0][1][0]) * 1e3:.0f} ms "
+                     f"| | global-norm clip + Adam on {len(model.trainable_variables)} variables, Keras bookkeeping |")
     lines += [
         f"| audio-seconds per second | {audio_seconds / step_median:.1f} | {audio_seconds / step_min:.1f} | "
         f"{audio_seconds:g} s of audio per step |",
@@ -233,13 +306,17 @@ def main() -> int:
         "`tf_contextnet.models.complexity`.",
     ]
     text = "\n".join(lines) + "\n"
-    if args.peers:
-        text += "\n### Peers (one run of ../shared/bench/contextnet_peers.py)\n\n" + run_peers(args.repeats,
-                                                                                              args.warmup)
-    print(text)
+    print(text, flush=True)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)
+    if args.peers:
+        del model  # free its memory before the peers' subprocesses
+        text += "\n### Peers (../shared/bench/contextnet_peers.py, right after the run above)\n\n" + \
+            run_peers(args.repeats, args.warmup)
+        print(text)
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
     return 0
 
 
