@@ -155,8 +155,8 @@ def main() -> None:
         "",
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
         f"{platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}; medians of {args.repeats} runs. The machine "
-        "was shared with other jobs, so timings are noisy. numpy runs with "
+        f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}; medians of {args.repeats} runs. Load average at "
+        f"the start: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}. numpy runs with "
         f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}.",
         "",
         "## Resampling (speed as real-time factor; accuracy against scipy.signal.resample_poly)",

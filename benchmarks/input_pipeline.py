@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
     lines = [f"# Input pipeline benchmark ({datetime.date.today()})", "",
              f"Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
-             f"TensorFlow {tf.__version__}, Python {platform.python_version()}. The machine was shared with "
-             "other jobs while this ran, so timings are noisy. Medians of "
+             f"TensorFlow {tf.__version__}, Python {platform.python_version()}. Wall-clock columns depend "
+             "on what else runs (see the load average). Medians of "
              f"{args.repeats} runs (min-max in brackets). Load average at the start: "
              f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min).", ""]
     with tempfile.TemporaryDirectory() as tmp:

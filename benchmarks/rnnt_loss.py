@@ -161,7 +161,7 @@ def header(args: argparse.Namespace, load: tuple) -> str:
     return "\n".join([
         f"- date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}",
         f"- host: {platform.platform()}, os.cpu_count()={os.cpu_count()}, load average at start "
-        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (machine shared with other jobs: timings are noisy)",
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (above ~1: other jobs share the cores)",
         f"- python {platform.python_version()}, tensorflow {tf.__version__}",
         f"- forward + backward (loss and d sum(loss)/d logits), float32; first call, {args.warmup} warm-up calls, "
         f"then median of {args.repeats}; one subprocess per row",
