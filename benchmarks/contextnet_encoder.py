@@ -14,18 +14,12 @@ import datetime
 import os
 import platform
 import statistics
-import time
+
+from bench_timing import call_times
 
 
 def _time(fn, args, warmup: int, repeats: int) -> list[float]:
-    for _ in range(warmup + 1):
-        fn(*args)[0].numpy()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args)[0].numpy()
-        times.append(time.perf_counter() - start)
-    return times
+    return call_times(lambda: fn(*args)[0].numpy(), warmup + 1, repeats)
 
 
 def main() -> int:

@@ -40,18 +40,13 @@ import scipy.signal  # noqa: E402
 import soundfile  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from bench_timing import call_times  # noqa: E402
 from tf_contextnet.features import LogMelSpectrogram, load_audio  # noqa: E402
 from tf_contextnet.features.resample import lowpass_filter, rational_factors, resample_np, resample_tf  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(call_times(fn, warmup=1, repeats=repeats))
 
 
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:

@@ -43,6 +43,8 @@ import sys
 import tempfile
 import time
 
+from bench_timing import call_times
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOMINAL_PEAK_GFLOPS = 340.0
 FRAMES_PER_SECOND = 100
@@ -74,13 +76,7 @@ def forward_flops(batch: int, frames: int, labels: int, vocabulary_size: int, al
 
 
 def _median_seconds(fn, warmup: int, repeats: int) -> tuple[float, float, list[float]]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+    times = call_times(fn, warmup, repeats)
     return statistics.median(times), min(times), times
 
 
