@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests.testing import lengths_mask_fn, run_layer_checks
 from tf_contextnet.layers import MaskedBatchNormalization
+from tf_contextnet.layers.masked_batch_normalization import normalize_in_training
 
 
 def _inputs(seed=0):
@@ -53,3 +55,59 @@ def test_inference_is_the_moving_affine_map():
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError, match="MaskedBatchNormalization"):
         MaskedBatchNormalization(**kwargs)
+
+
+def _reference_training_output(x, valid, gamma, beta, epsilon, activate, mask_output):
+    """The training-mode formula written plainly; autodiff of it is the gradient reference."""
+    count = tf.reduce_sum(valid)
+    mean = tf.reduce_sum(x * valid, axis=(0, 1)) / count
+    variance = tf.reduce_sum(tf.square(x - mean) * valid, axis=(0, 1)) / count
+    z = gamma * (x - mean) / tf.sqrt(variance + epsilon) + beta
+    y = z * tf.sigmoid(z) if activate else z
+    return y * valid if mask_output else y
+
+
+@pytest.mark.parametrize("activate", [False, True])
+@pytest.mark.parametrize("mask_output", [False, True])
+def test_fused_gradient_matches_autodiff_in_float64(activate, mask_output):
+    rng = np.random.default_rng(4)
+    x = tf.constant(2.0 + 3.0 * rng.standard_normal((3, 7, 4)))
+    lengths = np.array([7, 3, 5])
+    valid = tf.constant((np.arange(7)[None, :] < lengths[:, None])[..., None].astype(np.float64))
+    x = x + 50.0 * (1.0 - valid)  # padding garbage: must not reach the statistics
+    gamma = tf.constant(rng.uniform(0.5, 2.0, 4))
+    beta = tf.constant(rng.normal(size=4))
+    upstream = tf.constant(rng.standard_normal((3, 7, 4)))
+    results = []
+    for fn in (lambda *a: normalize_in_training(*a, activate=activate, mask_output=mask_output)[0],
+               lambda *a: _reference_training_output(*a, activate, mask_output)):
+        with tf.GradientTape() as tape:
+            tape.watch([x, gamma, beta])
+            y = fn(x, valid, gamma, beta, 1e-3)
+            loss = tf.reduce_sum(y * upstream)
+        results.append([y] + tape.gradient(loss, [x, gamma, beta]))
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_fused_gradient_matches_finite_differences():
+    rng = np.random.default_rng(5)
+    x = tf.constant(rng.standard_normal((2, 5, 3)))
+    valid = tf.constant((np.arange(5)[None, :] < np.array([5, 2])[:, None])[..., None].astype(np.float64))
+    gamma, beta = tf.constant([1.5, 0.7, 1.1], tf.float64), tf.constant([0.1, -0.2, 0.3], tf.float64)
+    upstream = tf.constant(rng.standard_normal((2, 5, 3)))
+
+    def loss(x):
+        return float(tf.reduce_sum(normalize_in_training(x, valid, gamma, beta, 1e-3, activate=True)[0] * upstream))
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = tf.reduce_sum(normalize_in_training(x, valid, gamma, beta, 1e-3, activate=True)[0] * upstream)
+    analytic = tape.gradient(value, x).numpy()
+    numeric = np.zeros_like(analytic)
+    h = 1e-6
+    for index in np.ndindex(*analytic.shape):
+        bump = np.zeros(analytic.shape)
+        bump[index] = h
+        numeric[index] = (loss(x + bump) - loss(x - bump)) / (2 * h)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)

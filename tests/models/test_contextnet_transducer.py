@@ -82,6 +82,32 @@ def test_config_round_trip_and_save_load(tmp_path):
     np.testing.assert_allclose(restored(x)["logits"].numpy(), before, atol=1e-6)
 
 
+@keras.saving.register_keras_serializable(package="tf_contextnet_tests")
+class AddOne(keras.layers.Layer):
+    """A stand-in augmentation that adds one to every feature."""
+
+    def call(self, inputs, training=None):
+        features, lengths = inputs
+        return features + 1.0, lengths
+
+
+def test_augmentation_list_runs_in_order_and_saves(tmp_path):
+    x = _batch()
+    plain = ContextNetTransducer(**TINY)
+    plain(x)
+    # zero then add one: the encoder sees ones; the other order would give zeros
+    model = ContextNetTransducer(**TINY, augmentation=[ZeroFeatures(), AddOne()])
+    model(x)
+    model.set_weights(plain.get_weights())
+    ones = dict(x, features=tf.ones_like(x["features"]))
+    np.testing.assert_allclose(model(x, training=True)["logits"].numpy(),
+                               plain(ones, training=True)["logits"].numpy(), atol=1e-5)
+    path = os.path.join(str(tmp_path), "model.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert [type(layer) for layer in restored.augmentation] == [ZeroFeatures, AddOne]
+
+
 class StandInLossModel(ContextNetTransducer):
     """Test-only loss (mean squared logits over valid positions): the RNN-T loss lives elsewhere."""
 

@@ -1,6 +1,7 @@
 """Audio front end: audio IO, resampling, log-mel features, normalisation and SpecAugment."""
 
 from tf_contextnet.features.audio_io import AudioError, decode_wav, load_audio
+from tf_contextnet.features.frequency_warp import FrequencyWarp, vtlp_source_hertz
 from tf_contextnet.features.global_feature_normalization import (GlobalFeatureNormalization,
                                                                  compute_feature_statistics)
 from tf_contextnet.features.log_mel_spectrogram import LogMelSpectrogram, frame_lengths
@@ -15,6 +16,7 @@ __all__ = [
     "compute_feature_statistics",
     "decode_wav",
     "frame_lengths",
+    "FrequencyWarp",
     "GlobalFeatureNormalization",
     "LogMelSpectrogram",
     "load_audio",
@@ -25,4 +27,5 @@ __all__ = [
     "resample_tf",
     "resampled_length",
     "SpecAugment",
+    "vtlp_source_hertz",
 ]

@@ -9,6 +9,59 @@ import keras
 import tensorflow as tf
 
 
+def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: float,
+                          activate: bool = False, mask_output: bool = False):
+    """Training-mode masked batch norm, optionally fused with swish and output masking.
+
+    ``x`` ``[B, T, D]`` (any float dtype), ``valid`` ``[B, T, 1]`` (1 on valid frames, 0 on padding)
+    and ``gamma``/``beta`` ``[D]`` in the statistics dtype ``S`` (float32, or float64):
+
+        μ = Σ m·x / n,  σ² = Σ m·(x - μ)² / n  (n = Σ m, over B and T),  x̂ = (x - μ) / sqrt(σ² + ε)
+        z = γ x̂ + β,  y = swish(z) if activate else z,  y ← m·y if mask_output.
+
+    Returns ``(y [B, T, D] in x's dtype, μ [D], σ² [D])``; ``μ``/``σ²`` are for the moving averages
+    and carry no gradient. The gradient is written by hand (one fused pass instead of autodiff's
+    per-op chain, ~2x fewer kernels per layer on CPU). With ``g = ∂L/∂z`` at every frame:
+    ``∂L/∂β = Σ g``, ``∂L/∂γ = Σ g·x̂``, ``∂L/∂x = γ/sqrt(σ² + ε) · (g - m/n · (∂L/∂β + x̂ ∂L/∂γ))``
+    (padded frames of ``z`` depend on μ and σ too, so the sums run over all frames).
+    """
+    stats_dtype = gamma.dtype
+
+    @tf.custom_gradient
+    def forward(x, gamma, beta):
+        xs = tf.cast(x, stats_dtype)
+        count = tf.maximum(tf.reduce_sum(valid), 1.0)
+        mean = tf.reduce_sum(xs * valid, axis=(0, 1)) / count
+        centred = xs - mean
+        variance = tf.reduce_sum(tf.square(centred * valid), axis=(0, 1)) / count
+        inv_std = tf.math.rsqrt(variance + epsilon)
+        normalized = centred * inv_std
+        z = normalized * gamma + beta
+        if activate:
+            gate = tf.sigmoid(z)
+            y = z * gate
+        else:
+            y = z
+        if mask_output:
+            y = y * valid
+
+        def grad(dy, dmean, dvariance):
+            del dmean, dvariance  # statistics feed only the (non-differentiable) moving averages
+            g = tf.cast(dy, stats_dtype)
+            if mask_output:
+                g = g * valid
+            if activate:
+                g = g * (gate * (1.0 + z * (1.0 - gate)))
+            dbeta = tf.reduce_sum(g, axis=(0, 1))
+            dgamma = tf.reduce_sum(g * normalized, axis=(0, 1))
+            dx = (g - (valid / count) * (normalized * dgamma + dbeta)) * (gamma * inv_std)
+            return tf.cast(dx, x.dtype), dgamma, dbeta
+
+        return (tf.cast(y, x.dtype), tf.stop_gradient(mean), tf.stop_gradient(variance)), grad
+
+    return forward(x, gamma, beta)
+
+
 @keras.saving.register_keras_serializable(package="tf_contextnet")
 class MaskedBatchNormalization(keras.layers.Layer):
     """Batch normalisation over ``[B, T, D]`` with statistics from the frames ``t < lengths[b]``.
@@ -62,17 +115,32 @@ class MaskedBatchNormalization(keras.layers.Layer):
         variance = tf.reduce_sum(tf.square((x - mean) * mask), axis=(0, 1)) / count
         return mean, variance
 
-    def call(self, inputs, training=None):
-        x, lengths = inputs
+    def normalize(self, x: tf.Tensor, valid: tf.Tensor, training=None, activate: bool = False,
+                  mask_output: bool = False) -> tf.Tensor:
+        """``BN(x)``, then swish when ``activate``, then ``· valid`` when ``mask_output``.
+
+        ``valid`` is the ``[B, T, 1]`` valid-frame mask (any float dtype). Training uses the
+        hand-written fused gradient of ``normalize_in_training`` and updates the moving averages;
+        inference is the moving affine map (``scale_and_offset``).
+        """
         if training:
-            mean, variance = self.batch_statistics(x, lengths)
+            valid = tf.cast(valid, self.variable_dtype)
+            y, mean, variance = normalize_in_training(
+                x, valid, tf.convert_to_tensor(self.gamma), tf.convert_to_tensor(self.beta), self.epsilon,
+                activate=activate, mask_output=mask_output)
             self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
             self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
-            scale = tf.convert_to_tensor(self.gamma) * tf.math.rsqrt(variance + self.epsilon)
-            offset = tf.convert_to_tensor(self.beta) - mean * scale
-        else:
-            scale, offset = self.scale_and_offset()
-        return x * tf.cast(scale, x.dtype) + tf.cast(offset, x.dtype), lengths
+            return y
+        scale, offset = self.scale_and_offset()
+        y = x * tf.cast(scale, x.dtype) + tf.cast(offset, x.dtype)
+        if activate:
+            y = tf.nn.silu(y)
+        return y * tf.cast(valid, x.dtype) if mask_output else y
+
+    def call(self, inputs, training=None):
+        x, lengths = inputs
+        valid = tf.sequence_mask(lengths, maxlen=tf.shape(x)[1], dtype=self.variable_dtype)[..., None]
+        return self.normalize(x, valid, training=training), lengths
 
     def compute_output_shape(self, input_shape):
         return input_shape[0], input_shape[1]

@@ -32,7 +32,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
     ``{"logits": [B, T', U+1, V], "logit_lengths": [B], "label_lengths": [B]}``.
 
     ``augmentation`` (optional Keras layer called as ``aug((features, lengths), training=True)`` →
-    ``(features, lengths)``, e.g. SpecAugment) is applied before the encoder in training only.
+    ``(features, lengths)``, e.g. SpecAugment, or a list of such layers applied in order, e.g.
+    ``[FrequencyWarp(), SpecAugment()]``) is applied before the encoder in training only.
     ``from_preset("contextnet_s" | "contextnet_m" | "contextnet_l", vocabulary_size=V, **overrides)``
     builds the paper's sizes (see ``tf_contextnet.models.presets``).
     """
@@ -41,7 +42,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                  downsample_blocks: Sequence[int] = (3, 7, 14), se: bool = True,
                  se_context_window: int | None = None, prediction_embedding_dim: int = 640,
                  prediction_units: int = 640, prediction_num_layers: int = 1, joint_dim: int = 640,
-                 augmentation: keras.layers.Layer | None = None, **kwargs):
+                 augmentation: keras.layers.Layer | Sequence[keras.layers.Layer] | None = None, **kwargs):
         super().__init__(**kwargs)
         if int(num_mel_bins) < 1:
             raise ValueError(f"ContextNetTransducer: num_mel_bins must be >= 1, got {num_mel_bins}")
@@ -56,7 +57,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
         self.prediction_units = int(prediction_units)
         self.prediction_num_layers = int(prediction_num_layers)
         self.joint_dim = int(joint_dim)
-        self.augmentation = augmentation
+        self.augmentation = list(augmentation) if isinstance(augmentation, (list, tuple)) else augmentation
         self.encoder = ContextNetEncoder(alpha=self.alpha, kernel_size=self.kernel_size,
                                          downsample_blocks=self.downsample_blocks, se=self.se,
                                          se_context_window=self.se_context_window, name="encoder",
@@ -102,7 +103,9 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
             raise ValueError(f"ContextNetTransducer expects a dict with keys {INPUT_KEYS}, got {got}")
         features, lengths = inputs["features"], tf.cast(inputs["feature_lengths"], tf.int32)
         if training and self.augmentation is not None:
-            features, lengths = self.augmentation((features, lengths), training=True)
+            layers = self.augmentation if isinstance(self.augmentation, list) else [self.augmentation]
+            for layer in layers:
+                features, lengths = layer((features, lengths), training=True)
         encoded, logit_lengths = self.transcribe(features, lengths, training=training)
         predicted, _ = self.predict_labels(inputs["labels"], inputs["label_lengths"], training=training)
         return {"logits": self.join(encoded, predicted), "logit_lengths": logit_lengths,
@@ -117,12 +120,16 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                   "prediction_units": self.prediction_units, "prediction_num_layers": self.prediction_num_layers,
                   "joint_dim": self.joint_dim,
                   "augmentation": None if self.augmentation is None
-                  else keras.saving.serialize_keras_object(self.augmentation)}
+                  else keras.saving.serialize_keras_object(self.augmentation) if not isinstance(self.augmentation, list)
+                  else [keras.saving.serialize_keras_object(layer) for layer in self.augmentation]}
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        if config.get("augmentation") is not None:
-            config["augmentation"] = keras.saving.deserialize_keras_object(config["augmentation"])
+        augmentation = config.get("augmentation")
+        if isinstance(augmentation, list):
+            config["augmentation"] = [keras.saving.deserialize_keras_object(layer) for layer in augmentation]
+        elif augmentation is not None:
+            config["augmentation"] = keras.saving.deserialize_keras_object(augmentation)
         return cls(**config)
