@@ -65,6 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model.add_argument("--steps-per-epoch", type=int, default=200, help="steps between dev WER and checkpoints")
     model.add_argument("--max-train-utterances", type=int, default=None,
                        help="use only this many training utterances (quick tests)")
+    model.add_argument("--max-warp", type=float, default=0.12,
+                       help="vocal-tract-length perturbation: warp factors within 1 ± this (0: off)")
     model.add_argument("--decoder-units", type=int, default=160, help="prediction LSTM, embedding and joint width")
     model.add_argument("--vocabulary-size", type=int, default=64, help="WordPiece ids at most (blank included)")
     model.add_argument("--quiet", action="store_true", help="no Keras progress bars (one line per epoch)")

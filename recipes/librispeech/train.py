@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the data")
     parser.add_argument("--max-duration", type=float, default=17.0, help="drop longer training utterances (s)")
+    parser.add_argument("--max-label-length", type=int, default=256,
+                        help="drop training utterances with more word pieces (the padded length on TPU)")
     parser.add_argument("--peak-learning-rate", type=float, default=0.0025)
     parser.add_argument("--warmup-steps", type=int, default=15000)
     parser.add_argument("--strategy", default="default", choices=["default", "mirrored", "multi-worker", "tpu"])
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         train=files, valid=str(records / args.dev_split), out=str(args.out),
         tokenizer=str(args.data / "tokenizer"), preset=SIZES[args.size], model_options=model_options,
         epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-        bucket_boundaries=[4.0, 8.0, 12.0], max_duration=args.max_duration, normalization="per-utterance",
+        bucket_boundaries=[4.0, 8.0, 12.0], max_duration=args.max_duration,
+        max_label_length=args.max_label_length, normalization="per-utterance",
         spec_augment=True, peak_learning_rate=args.peak_learning_rate, warmup_steps=args.warmup_steps,
         l2_weight=1e-6, global_clipnorm=5.0, precision=args.precision, strategy=args.strategy,
         noise_stddev=0.075, noise_start_step=10000, validate_every=args.validate_every, seed=args.seed,

@@ -84,6 +84,49 @@ def test_bucketing_keeps_each_batch_on_one_side_of_a_boundary(prepared):
     assert True in sides and False in sides
 
 
+def test_static_shapes_one_shape_declared_in_the_spec(prepared):
+    folder, by_text, tokenizer = prepared
+    max_duration, max_labels = 3.0, 120
+    dataset, report = make_dataset(folder, tokenizer, 3, shuffle=False, max_duration=max_duration,
+                                   max_label_length=max_labels, static_shapes=True, return_report=True)
+    frames = int(frame_lengths(int(max_duration * 16000)))
+    spec = dataset.element_spec
+    assert spec["features"].shape.as_list() == [3, frames, 80]
+    assert spec["labels"].shape.as_list() == [3, max_labels]
+    assert spec["feature_lengths"].shape.as_list() == [3]
+    batches = list(dataset)
+    assert len(batches) == report.kept // 3  # full batches only
+    for batch in batches:
+        assert batch["features"].shape == (3, frames, 80) and batch["labels"].shape == (3, max_labels)
+        lengths, label_lengths = batch["feature_lengths"].numpy(), batch["label_lengths"].numpy()
+        for b in range(3):
+            text = tokenizer.decode_to_python(batch["labels"][b:b + 1].numpy())[0]
+            assert lengths[b] == frame_lengths(len(by_text[text]))
+            assert np.all(batch["labels"].numpy()[b, label_lengths[b]:] == 0)
+
+
+def test_static_shapes_with_buckets_pad_to_each_boundary(prepared):
+    folder, by_text, tokenizer = prepared
+    boundary = float(np.median([len(p) for p in by_text.values()])) / 16000
+    max_duration = max(len(p) for p in by_text.values()) / 16000 + 0.1
+    dataset = make_dataset(folder, tokenizer, 2, seed=2, bucket_boundaries=[boundary], max_duration=max_duration,
+                           max_label_length=200, static_shapes=True)
+    allowed = {int(frame_lengths(int(round(boundary * 16000)) - 1)), int(frame_lengths(int(max_duration * 16000)))}
+    shapes = {tuple(batch["features"].shape) for batch in dataset}
+    assert {s[1] for s in shapes} == allowed
+    assert {s[0] for s in shapes} == {2} and {s[2] for s in shapes} == {80}
+
+
+@pytest.mark.parametrize("kwargs, message", [({"max_label_length": 50}, "max_duration"),
+                                             ({"max_duration": 2.0}, "max_label_length"),
+                                             ({"max_duration": 2.0, "max_label_length": 50,
+                                               "bucket_boundaries": [1.0, 2.5]}, "below max_duration")])
+def test_static_shapes_need_the_padded_sizes(prepared, kwargs, message):
+    folder, _, tokenizer = prepared
+    with pytest.raises(ValueError, match=message):
+        make_dataset(folder, tokenizer, 2, static_shapes=True, **kwargs)
+
+
 def test_filters_are_counted(prepared):
     folder, by_text, tokenizer = prepared
     max_duration, max_labels = 2.6, 78

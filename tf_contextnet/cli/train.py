@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--bucket-boundaries", type=_floats, default=None, help="length buckets in seconds, e.g. 2,4,8")
     p.add_argument("--max-duration", type=float, default=None, help="drop longer utterances (seconds)")
+    p.add_argument("--max-label-length", type=int, default=None,
+                   help="drop utterances with more labels (required with --strategy tpu: the padded label length)")
     p.add_argument("--normalization", default="per-utterance", choices=["none", "per-utterance"])
     p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false")
     p.add_argument("--peak-learning-rate", type=float, default=0.0025)

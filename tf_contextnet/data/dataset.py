@@ -140,7 +140,8 @@ def make_dataset(files: str | os.PathLike | Sequence[str], tokenizer, batch_size
                  max_duration: float | None = None, max_label_length: int | None = None,
                  on_unknown: str = "error", feature_extractor: Any = None, normalization: Any = None,
                  cache: bool | str = False, repeat: bool = False, drop_remainder: bool = False,
-                 num_parallel_calls: int = tf.data.AUTOTUNE, return_report: bool = False):
+                 num_parallel_calls: int = tf.data.AUTOTUNE, return_report: bool = False,
+                 static_shapes: bool = False):
     """Batches for ``model.fit`` from TFRecords written by ``prepare``.
 
     Pipeline: files (shuffled with ``seed``) → interleaved records → drop filtered ids → cache
@@ -150,6 +151,12 @@ def make_dataset(files: str | os.PathLike | Sequence[str], tokenizer, batch_size
     (``feature_extractor``, default ``LogMelSpectrogram()``), optional ``normalization`` layer
     (``(features, lengths) -> (features, lengths)``), labels by ``tokenizer.encode`` → prefetch.
     The order is deterministic given ``seed``.
+
+    ``static_shapes`` (for TPUs, which compile one program per input shape): every batch is full
+    (``drop_remainder``), audio is padded to its bucket's upper boundary (the last bucket ends at
+    ``max_duration``, which is then required) and labels to ``max_label_length`` (required), so
+    batches come in at most ``len(bucket_boundaries) + 1`` shapes; without buckets there is one
+    shape, declared in the dataset's ``element_spec``.
 
     Filtering (counted in the report, logged at INFO): ``max_duration`` seconds,
     ``max_label_length`` labels, empty label sequences, audio shorter than the extractor's
@@ -161,6 +168,13 @@ def make_dataset(files: str | os.PathLike | Sequence[str], tokenizer, batch_size
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if static_shapes and (max_duration is None or max_label_length is None):
+        raise ValueError("make_dataset: static_shapes=True needs max_duration and max_label_length (the padded "
+                         f"sizes), got max_duration={max_duration}, max_label_length={max_label_length}")
+    if static_shapes and bucket_boundaries and max(bucket_boundaries) >= max_duration:
+        raise ValueError(f"make_dataset: static_shapes=True needs every bucket boundary below max_duration "
+                         f"({max_duration} s), got {list(bucket_boundaries)}")
+    drop_remainder = drop_remainder or static_shapes
     files = resolve_files(files)
     extractor = feature_extractor if feature_extractor is not None else _default_feature_extractor()
     # An utterance shorter than one analysis window has no feature frame at all.
@@ -193,15 +207,23 @@ def make_dataset(files: str | os.PathLike | Sequence[str], tokenizer, batch_size
     padded_shapes = {"pcm": [None], "num_samples": [], "transcript": [], "id": []}
     padding_values = {"pcm": tf.constant(0, tf.int16), "num_samples": tf.constant(0, tf.int32),
                       "transcript": tf.constant(""), "id": tf.constant("")}
+    max_samples = None if max_duration is None else int(max_duration * SAMPLE_RATE)
     if bucket_boundaries:
         boundaries = [int(round(b * SAMPLE_RATE)) for b in bucket_boundaries]
         sizes = list(bucket_batch_sizes) if bucket_batch_sizes else [batch_size] * (len(boundaries) + 1)
         if len(sizes) != len(boundaries) + 1:
             raise ValueError(f"bucket_batch_sizes needs {len(boundaries) + 1} entries, got {len(sizes)}")
+        if static_shapes:
+            # Padding goes to boundary - 1 samples: a last boundary past max_duration closes the last
+            # bucket (the extra bucket above it stays empty: longer audio was filtered out).
+            boundaries.append(max_samples + 1)
+            sizes.append(sizes[-1])
         dataset = dataset.bucket_by_sequence_length(
             lambda x: x["num_samples"], boundaries, sizes, padded_shapes=padded_shapes,
-            padding_values=padding_values, drop_remainder=drop_remainder)
+            padding_values=padding_values, drop_remainder=drop_remainder, pad_to_bucket_boundary=static_shapes)
     else:
+        if static_shapes:
+            padded_shapes = dict(padded_shapes, pcm=[max_samples])
         dataset = dataset.padded_batch(batch_size, padded_shapes=padded_shapes, padding_values=padding_values,
                                        drop_remainder=drop_remainder)
 
@@ -213,8 +235,9 @@ def make_dataset(files: str | os.PathLike | Sequence[str], tokenizer, batch_size
         frame_lengths = tf.cast(frame_lengths, tf.int32)
         features = mask_sequence(tf.cast(features, tf.float32), frame_lengths)
         labels = tokenizer.encode(batch["transcript"])
+        label_shape = [None, max_label_length] if static_shapes else None
         return {"features": features, "feature_lengths": frame_lengths,
-                "labels": tf.cast(labels.to_tensor(0), tf.int32),
+                "labels": tf.cast(labels.to_tensor(0, shape=label_shape), tf.int32),
                 "label_lengths": tf.cast(labels.row_lengths(), tf.int32)}
 
     dataset = dataset.map(to_model_inputs, num_parallel_calls=num_parallel_calls, deterministic=True)

@@ -90,6 +90,19 @@ class ContextBlock(keras.layers.Layer):
         """``ceil(lengths / strides)``."""
         return (lengths + self.strides - 1) // self.strides
 
+    def _depthwise(self, x: tf.Tensor, layer: keras.layers.DepthwiseConv1D, strides: int) -> tf.Tensor:
+        """The depthwise conv of ``layer``'s kernel ``[K, D, 1]`` over time, as ``[B, T, 1, D]`` (time as
+        height).
+
+        Keras lays 1-D inputs out as ``[B, 1, T, D]``; TensorFlow's CPU kernel for the filter
+        gradient measured ~3x faster with time as the height axis, for the same result.
+        """
+        kernel = tf.cast(layer.kernel, x.dtype)[:, None]
+        # TF wants equal row and column strides; the width is 1, so the column stride changes nothing.
+        y = tf.nn.depthwise_conv2d(x[:, :, None, :], kernel, strides=[1, strides, strides, 1],
+                                   padding="VALID" if strides > 1 else "SAME")
+        return y[:, :, 0, :]
+
     def _pad_for_stride(self, x: tf.Tensor) -> tf.Tensor:
         left = (self.kernel_size - 1) // 2
         return tf.pad(x, [[0, 0], [left, self.kernel_size - 1 - left], [0, 0]])
@@ -129,10 +142,10 @@ class ContextBlock(keras.layers.Layer):
         for i in range(self.num_layers):
             last = i == self.num_layers - 1
             if last and self.strides > 1:
-                y = self.depthwise[i](self._pad_for_stride(y))
+                y = self._depthwise(self._pad_for_stride(y), self.depthwise[i], self.strides)
                 y_mask = out_mask
             else:
-                y = self.depthwise[i](y)
+                y = self._depthwise(y, self.depthwise[i], 1)
             # padding zeroed before the next depthwise conv (and the SE mean)
             y = self._linear_norm(y, self.pointwise[i], self.norms[i], y_mask, training, activate=True,
                                   mask_output=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tf_contextnet.models.lstm_sequence import lstm_sequence
+
 
 @keras.saving.register_keras_serializable(package="tf_contextnet")
 class PredictionNetwork(keras.layers.Layer):
@@ -20,6 +22,9 @@ class PredictionNetwork(keras.layers.Layer):
     label_lengths + 1)``; the LSTM is causal, so padded labels never affect valid positions.
     Step API for decoding: ``get_initial_state(batch_size)`` → ``state [L, 2, B, H]`` (h, c per
     layer, zeros) and ``predict_step(tokens [B], state)`` → ``(out [B, H], state)``.
+
+    Without a visible GPU the sequence runs through ``lstm_sequence`` (the same LSTM weights and
+    values, a faster hand-written gradient on CPU); with one, through Keras' LSTM (cuDNN).
     """
 
     def __init__(self, vocabulary_size: int, embedding_dim: int = 640, units: int = 640, num_layers: int = 1,
@@ -61,8 +66,12 @@ class PredictionNetwork(keras.layers.Layer):
             raise ValueError(f"PredictionNetwork expects labels [B, U], got shape {labels.shape}")
         tokens = tf.pad(labels, [[0, 0], [1, 0]])
         y = self.embedding(tokens)
+        use_keras = bool(tf.config.list_logical_devices("GPU"))
         for lstm in self.lstms:
-            y = lstm(y, training=training)[0]
+            if use_keras:
+                y = lstm(y, training=training)[0]
+            else:
+                y = lstm_sequence(y, lstm.cell.kernel, lstm.cell.recurrent_kernel, lstm.cell.bias)
         return y, tf.cast(label_lengths, tf.int32) + 1
 
     def predict_step(self, tokens: tf.Tensor, state: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -2,6 +2,7 @@
 
 from tf_contextnet.training.batch_norm_statistics import recompute_batch_norm_statistics
 from tf_contextnet.training.checkpointing import checkpoint_callbacks
+from tf_contextnet.training.fused_adam import FusedAdam
 from tf_contextnet.training.model_directory import ModelDirectory, load_model_directory, save_model_directory
 from tf_contextnet.training.multi_worker_shim import apply_multi_worker_shim
 from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossGuard
@@ -15,7 +16,7 @@ from tf_contextnet.training.validation_error_rates import ValidationErrorRates
 from tf_contextnet.training.variational_noise import VariationalNoise
 from tf_contextnet.training.warmup_schedule import WarmupSchedule
 
-__all__ = ["STRATEGIES", "ModelDirectory", "NonFiniteLossGuard", "TrainingConfig", "TrainingResult",
+__all__ = ["STRATEGIES", "FusedAdam", "ModelDirectory", "NonFiniteLossGuard", "TrainingConfig", "TrainingResult",
            "TransducerTrainingMixin", "ValidationErrorRates", "VariationalNoise", "WarmupSchedule",
            "apply_multi_worker_shim", "checkpoint_callbacks", "get_strategy", "l2_penalty", "l2_variables",
            "load_model_directory", "make_optimizer", "recompute_batch_norm_statistics", "run_training",

@@ -58,6 +58,7 @@ class TrainingConfig:
     batch_size: int = 8
     bucket_boundaries: Sequence[float] | None = None
     max_duration: float | None = None
+    max_label_length: int | None = None
     normalization: str = "per-utterance"
     spec_augment: bool = True
     peak_learning_rate: float = 0.0025
@@ -136,8 +137,10 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     tokenizer = _tokenizer(config)
     extractor, normalization = _front_end(config)
     tpu = config.strategy == "tpu"
+    # TPUs compile one program per shape: full batches padded to bucket boundaries and a fixed label length.
     common = dict(bucket_boundaries=config.bucket_boundaries, max_duration=config.max_duration,
-                  feature_extractor=extractor, normalization=normalization, drop_remainder=tpu)
+                  max_label_length=config.max_label_length, feature_extractor=extractor,
+                  normalization=normalization, drop_remainder=tpu, static_shapes=tpu)
     train = make_dataset(config.train, tokenizer, config.batch_size, shuffle=True, seed=config.seed,
                          cache=config.cache, repeat=config.steps_per_epoch is not None, **common)
     valid = None
