@@ -97,11 +97,13 @@ class ContextBlock(keras.layers.Layer):
         Keras lays 1-D inputs out as ``[B, 1, T, D]``; TensorFlow's CPU kernel for the filter
         gradient measured ~3x faster with time as the height axis, for the same result.
         """
-        kernel = tf.cast(layer.kernel, x.dtype)[:, None]
+        # expand_dims/squeeze rather than slicing: a slice's gradient is a StridedSliceGrad scatter
+        # (measured ~18 ms per ContextNet-S step), a reshape's is free.
+        kernel = tf.expand_dims(tf.cast(layer.kernel, x.dtype), 1)
         # TF wants equal row and column strides; the width is 1, so the column stride changes nothing.
-        y = tf.nn.depthwise_conv2d(x[:, :, None, :], kernel, strides=[1, strides, strides, 1],
+        y = tf.nn.depthwise_conv2d(tf.expand_dims(x, 2), kernel, strides=[1, strides, strides, 1],
                                    padding="VALID" if strides > 1 else "SAME")
-        return y[:, :, 0, :]
+        return tf.squeeze(y, 2)
 
     def _pad_for_stride(self, x: tf.Tensor) -> tf.Tensor:
         left = (self.kernel_size - 1) // 2
