@@ -55,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="experiment folder (created; re-use to resume)")
     parser.add_argument("--minutes", type=float, default=30.0,
                         help="training budget in minutes, resumes included (0: prepare the data only)")
+    parser.add_argument("--espeak-speakers", type=int, default=0,
+                        help="add this many espeak-ng voices (synthetic speakers) to the training speakers of "
+                             "--data or FSDD (0: none; needs espeak-ng)")
     add_corpus_arguments(parser)
     model = parser.add_argument_group("model and training")
     model.add_argument("--preset", default="contextnet_s", help="ContextNet preset to start from")
@@ -80,16 +83,35 @@ def resolve_data(args: argparse.Namespace) -> tuple[Path, str]:
     nor espeak-ng is available.
     """
     if args.data is not None:
-        return args.data, args.test_speakers
+        return with_espeak_speakers(args.data, args), args.test_speakers
     if FSDD_RECORDINGS.is_dir():
         print(f"[data] default corpus: FSDD recordings in {FSDD_RECORDINGS}")
-        return FSDD_RECORDINGS, args.test_speakers or FSDD_TEST_SPEAKERS
+        return with_espeak_speakers(FSDD_RECORDINGS, args), args.test_speakers or FSDD_TEST_SPEAKERS
     print(f"[data] {FSDD_RECORDINGS} is absent (no shared data on this machine): using digits synthesised "
           "with espeak-ng instead")
     folder = espeak_digits.synthesise_digits(args.out / "espeak_recordings", seed=args.seed)
     if args.connected_per_speaker is None:  # 10 training voices: fewer strings each keep the corpus small
         args.connected_per_speaker = 100
     return folder, args.test_speakers or ",".join(espeak_digits.DEFAULT_TEST_SPEAKERS)
+
+
+def with_espeak_speakers(data: Path, args: argparse.Namespace) -> Path:
+    """``data``, or with ``--espeak-speakers N``: a folder linking ``data``'s recordings and N
+    synthesised espeak-ng voices (``out/recordings``), the voices joining the training speakers."""
+    if args.espeak_speakers <= 0:
+        return data
+    names = list(espeak_digits.SPEAKERS)[:args.espeak_speakers]
+    print(f"[data] adding {len(names)} espeak-ng voices to the training speakers: {', '.join(names)}")
+    voices = espeak_digits.synthesise_digits(args.out / "espeak_recordings", seed=args.seed,
+                                             speakers={n: espeak_digits.SPEAKERS[n] for n in names})
+    merged = args.out / "recordings"
+    merged.mkdir(parents=True, exist_ok=True)
+    for folder in (Path(data), voices):
+        for wav in sorted(folder.glob("*.wav")):
+            link = merged / wav.name
+            if not link.exists():
+                link.symlink_to(wav.resolve())
+    return merged
 
 
 def stage_corpus(data: Path, out: Path, config: CorpusConfig) -> dict:

@@ -57,19 +57,22 @@ def test_bad_arguments(kwargs):
         MaskedBatchNormalization(**kwargs)
 
 
-def _reference_training_output(x, valid, gamma, beta, epsilon, activate, mask_output):
+def _reference_training_output(x, valid, gamma, beta, epsilon, activate, mask_output, residual=None):
     """The training-mode formula written plainly; autodiff of it is the gradient reference."""
     count = tf.reduce_sum(valid)
     mean = tf.reduce_sum(x * valid, axis=(0, 1)) / count
     variance = tf.reduce_sum(tf.square(x - mean) * valid, axis=(0, 1)) / count
     z = gamma * (x - mean) / tf.sqrt(variance + epsilon) + beta
+    if residual is not None:
+        z = z + residual
     y = z * tf.sigmoid(z) if activate else z
     return y * valid if mask_output else y
 
 
 @pytest.mark.parametrize("activate", [False, True])
 @pytest.mark.parametrize("mask_output", [False, True])
-def test_fused_gradient_matches_autodiff_in_float64(activate, mask_output):
+@pytest.mark.parametrize("with_residual", [False, True])
+def test_fused_gradient_matches_autodiff_in_float64(activate, mask_output, with_residual):
     rng = np.random.default_rng(4)
     x = tf.constant(2.0 + 3.0 * rng.standard_normal((3, 7, 4)))
     lengths = np.array([7, 3, 5])
@@ -78,14 +81,17 @@ def test_fused_gradient_matches_autodiff_in_float64(activate, mask_output):
     gamma = tf.constant(rng.uniform(0.5, 2.0, 4))
     beta = tf.constant(rng.normal(size=4))
     upstream = tf.constant(rng.standard_normal((3, 7, 4)))
+    residual = tf.constant(rng.standard_normal((3, 7, 4))) if with_residual else None
+    watched = [x, gamma, beta] + ([residual] if with_residual else [])
     results = []
-    for fn in (lambda *a: normalize_in_training(*a, activate=activate, mask_output=mask_output)[0],
-               lambda *a: _reference_training_output(*a, activate, mask_output)):
+    for fn in (lambda *a: normalize_in_training(*a, activate=activate, mask_output=mask_output,
+                                                residual=residual)[0],
+               lambda *a: _reference_training_output(*a, activate, mask_output, residual)):
         with tf.GradientTape() as tape:
-            tape.watch([x, gamma, beta])
+            tape.watch(watched)
             y = fn(x, valid, gamma, beta, 1e-3)
             loss = tf.reduce_sum(y * upstream)
-        results.append([y] + tape.gradient(loss, [x, gamma, beta]))
+        results.append([y] + tape.gradient(loss, watched))
     for got, expected in zip(*results):
         np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-10, atol=1e-10)
 

@@ -103,3 +103,25 @@ def test_short_budget_run_end_to_end_and_resume(tmp_path: Path, fsdd_dir: Path):
     assert second.returncode == 0, second.stderr[-3000:]
     assert "already spent" in second.stdout and "[corpus] reusing" in second.stdout
     assert json.loads((out / "train" / "time_spent.json").read_text())["train_seconds"] == spent
+
+
+def test_espeak_voices_join_the_training_speakers(tmp_path: Path, fsdd_dir: Path):
+    """``--espeak-speakers 1``: one synthetic voice is added to training; test speakers stay real."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install -y espeak-ng)")
+    subset = tmp_path / "recordings"
+    subset.mkdir()
+    for path in sorted((fsdd_dir / "recordings").glob("*.wav")):
+        digit, speaker, take = path.stem.split("_")
+        if speaker in ("george", "jackson") and int(take) < 2:
+            shutil.copy(path, subset / path.name)
+    out = tmp_path / "exp"
+    result = _run(["--data", str(subset), "--test-speakers", "george", "--espeak-speakers", "1", "--out", str(out),
+                   "--minutes", "0", "--connected-per-speaker", "2", "--test-connected-per-speaker", "2",
+                   "--speed-factors", ""], timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((out / "corpus" / "corpus.json").read_text())
+    assert summary["train_speakers"] == ["jackson", "us-m1"] and summary["test_speakers"] == ["george"]
+    linked = sorted(p.name for p in (out / "recordings").iterdir())
+    assert len(linked) == 2 * 10 * 2 + 10 * 30  # the two real speakers' takes + one voice's 10 digits x 30 takes
+    assert all((out / "recordings" / name).is_symlink() for name in linked)

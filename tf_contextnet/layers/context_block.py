@@ -110,9 +110,11 @@ class ContextBlock(keras.layers.Layer):
         return tf.pad(x, [[0, 0], [left, self.kernel_size - 1 - left], [0, 0]])
 
     def _linear_norm(self, x: tf.Tensor, dense: keras.layers.Dense, norm: MaskedBatchNormalization,
-                     valid: tf.Tensor, training, activate: bool, mask_output: bool) -> tf.Tensor:
-        """``act(BN(x · W))`` for ``x`` ``[B, T, D]``, act swish or identity, times ``valid`` when
-        ``mask_output``; in inference ``act(x · (W ∘ scale) + offset)`` (BN folded into the kernel).
+                     valid: tf.Tensor, training, activate: bool, mask_output: bool,
+                     residual: tf.Tensor | None = None) -> tf.Tensor:
+        """``act(BN(x · W) [+ residual])`` for ``x`` ``[B, T, D]``, act swish or identity, times
+        ``valid`` when ``mask_output``; in inference ``act(x · (W ∘ scale) + offset [+ residual])``
+        (BN folded into the kernel).
 
         The matmul runs on ``[B·T, D]`` as a rank-2 MatMul + BiasAdd: a broadcast rank-3 matmul
         measured ~3× slower on CPU. Training fuses BN, swish and masking into one hand-written
@@ -122,13 +124,16 @@ class ContextBlock(keras.layers.Layer):
         batch = tf.shape(x)[0]
         if training or not self.fold_batch_norm_in_inference:
             y = tf.reshape(dense(flat), [batch, -1, dense.units])
-            return norm.normalize(y, valid, training=training, activate=activate, mask_output=mask_output)
+            return norm.normalize(y, valid, training=training, activate=activate, mask_output=mask_output,
+                                  residual=residual)
         scale, offset = norm.scale_and_offset()
         kernel = tf.cast(tf.cast(dense.kernel, scale.dtype) * scale, x.dtype)
         y = tf.nn.bias_add(tf.matmul(flat, kernel), tf.cast(offset, x.dtype))
+        y = tf.reshape(y, [batch, -1, dense.units])
+        if residual is not None:
+            y = y + residual
         if activate:
             y = tf.nn.silu(y)
-        y = tf.reshape(y, [batch, -1, dense.units])
         return y * valid if mask_output else y
 
     def call(self, inputs, training=None):
@@ -155,10 +160,9 @@ class ContextBlock(keras.layers.Layer):
             y = self.squeeze_excite((y, out_lengths), training=training)[0]
         if self.residual:
             shortcut = x[:, :: self.strides] if self.strides > 1 else x
-            y = keras.activations.silu(y + self._linear_norm(shortcut, self.projection, self.projection_norm,
-                                                             out_mask, training, activate=False,
-                                                             mask_output=False))
-            y = y * out_mask
+            # swish(SE(f^m(x)) + P(x)), masked, fused into P's batch norm
+            y = self._linear_norm(shortcut, self.projection, self.projection_norm, out_mask, training,
+                                  activate=True, mask_output=True, residual=y)
         return y, out_lengths
 
     def compute_output_shape(self, input_shape):

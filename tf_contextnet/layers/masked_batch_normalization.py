@@ -10,20 +10,21 @@ import tensorflow as tf
 
 
 def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: float,
-                          activate: bool = False, mask_output: bool = False):
-    """Training-mode masked batch norm, optionally fused with swish and output masking.
+                          activate: bool = False, mask_output: bool = False, residual: tf.Tensor | None = None):
+    """Training-mode masked batch norm, optionally fused with a residual sum, swish and output masking.
 
     ``x`` ``[B, T, D]`` (any float dtype), ``valid`` ``[B, T, 1]`` (1 on valid frames, 0 on padding)
     and ``gamma``/``beta`` ``[D]`` in the statistics dtype ``S`` (float32, or float64):
 
         μ = Σ m·x / n,  σ² = Σ m·(x - μ)² / n  (n = Σ m, over B and T),  x̂ = (x - μ) / sqrt(σ² + ε)
-        z = γ x̂ + β,  y = swish(z) if activate else z,  y ← m·y if mask_output.
+        z = γ x̂ + β (+ residual),  y = swish(z) if activate else z,  y ← m·y if mask_output.
 
     Returns ``(y [B, T, D] in x's dtype, μ [D], σ² [D])``; ``μ``/``σ²`` are for the moving averages
     and carry no gradient. The gradient is written by hand (one fused pass instead of autodiff's
     per-op chain: a third as many kernels per layer on CPU). With ``g = ∂L/∂z`` at every frame:
     ``∂L/∂β = Σ g``, ``∂L/∂γ = Σ g·x̂``, ``∂L/∂x = γ/sqrt(σ² + ε) · (g - m/n · (∂L/∂β + x̂ ∂L/∂γ))``
-    (padded frames of ``z`` depend on μ and σ too, so the sums run over all frames).
+    (padded frames of ``z`` depend on μ and σ too, so the sums run over all frames), and
+    ``∂L/∂residual = g``.
     """
     stats_dtype = gamma.dtype
     # Masked sums over B and T as one [1, B·T] x [B·T, D] matmul: one pass over x instead of a
@@ -33,8 +34,7 @@ def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta
     def masked_sum(values: tf.Tensor) -> tf.Tensor:
         return tf.matmul(valid_row, tf.reshape(values, [-1, values.shape[-1]]))[0]
 
-    @tf.custom_gradient
-    def forward(x, gamma, beta):
+    def forward_with(x, gamma, beta, residual):
         xs = tf.cast(x, stats_dtype)
         count = tf.maximum(tf.reduce_sum(valid), 1.0)
         mean = masked_sum(xs) / count
@@ -43,6 +43,8 @@ def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta
         inv_std = tf.math.rsqrt(variance + epsilon)
         scale = gamma * inv_std
         z = centred * scale + beta
+        if residual is not None:
+            z = z + tf.cast(residual, stats_dtype)
         if activate:
             gate = tf.sigmoid(z)
             y = z * gate
@@ -64,11 +66,14 @@ def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta
             k_centred = scale * inv_std * dgamma / count
             k_constant = scale * dbeta / count
             dx = g * scale - valid * (centred * k_centred + k_constant)
-            return tf.cast(dx, x.dtype), dgamma, dbeta
+            grads = (tf.cast(dx, x.dtype), dgamma, dbeta)
+            return grads if residual is None else grads + (tf.cast(g, residual.dtype),)
 
         return (tf.cast(y, x.dtype), tf.stop_gradient(mean), tf.stop_gradient(variance)), grad
 
-    return forward(x, gamma, beta)
+    if residual is None:
+        return tf.custom_gradient(lambda x, gamma, beta: forward_with(x, gamma, beta, None))(x, gamma, beta)
+    return tf.custom_gradient(forward_with)(x, gamma, beta, residual)
 
 
 @keras.saving.register_keras_serializable(package="tf_contextnet")
@@ -125,8 +130,8 @@ class MaskedBatchNormalization(keras.layers.Layer):
         return mean, variance
 
     def normalize(self, x: tf.Tensor, valid: tf.Tensor, training=None, activate: bool = False,
-                  mask_output: bool = False) -> tf.Tensor:
-        """``BN(x)``, then swish when ``activate``, then ``· valid`` when ``mask_output``.
+                  mask_output: bool = False, residual: tf.Tensor | None = None) -> tf.Tensor:
+        """``BN(x)`` (``+ residual``), then swish when ``activate``, then ``· valid`` when ``mask_output``.
 
         ``valid`` is the ``[B, T, 1]`` valid-frame mask (any float dtype). Training uses the
         hand-written fused gradient of ``normalize_in_training`` and updates the moving averages;
@@ -136,12 +141,14 @@ class MaskedBatchNormalization(keras.layers.Layer):
             valid = tf.cast(valid, self.variable_dtype)
             y, mean, variance = normalize_in_training(
                 x, valid, tf.convert_to_tensor(self.gamma), tf.convert_to_tensor(self.beta), self.epsilon,
-                activate=activate, mask_output=mask_output)
+                activate=activate, mask_output=mask_output, residual=residual)
             self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
             self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
             return y
         scale, offset = self.scale_and_offset()
         y = x * tf.cast(scale, x.dtype) + tf.cast(offset, x.dtype)
+        if residual is not None:
+            y = y + residual
         if activate:
             y = tf.nn.silu(y)
         return y * tf.cast(valid, x.dtype) if mask_output else y
