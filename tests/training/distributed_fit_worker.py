@@ -27,7 +27,6 @@ from tf_contextnet.training import VariationalNoise, get_strategy  # noqa: E402
 def transducer_setup():
     from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
     from tf_contextnet.training import make_optimizer
-    from tf_contextnet.training.run_training import _attach_transducer_loss
 
     g = tf.random.Generator.from_seed(0)
     n, frames, labels, vocabulary = 8, 40, 4, 6
@@ -38,7 +37,7 @@ def transducer_setup():
     def build():
         model = ContextNetTransducer.from_preset("contextnet_s", vocabulary, alpha=0.05, prediction_embedding_dim=8,
                                                  prediction_units=8, joint_dim=8)
-        _attach_transducer_loss(model, l2_weight=1e-6)
+        model.l2_weight = 1e-6  # TransducerTrainingMixin.compute_loss: RNN-T NLL + L2
         model.compile(optimizer=make_optimizer(learning_rate=1e-3))
         return model
 
