@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tf_contextnet.layers.masked_batch_normalization import MaskedBatchNormalization
+from tf_contextnet.layers.masked_batch_normalization import MaskedBatchNormalization, finish_affine
 from tf_contextnet.layers.squeeze_excite_1d import SqueezeExcite1D
 
 
@@ -129,12 +129,7 @@ class ContextBlock(keras.layers.Layer):
         scale, offset = norm.scale_and_offset()
         kernel = tf.cast(tf.cast(dense.kernel, scale.dtype) * scale, x.dtype)
         y = tf.nn.bias_add(tf.matmul(flat, kernel), tf.cast(offset, x.dtype))
-        y = tf.reshape(y, [batch, -1, dense.units])
-        if residual is not None:
-            y = y + residual
-        if activate:
-            y = tf.nn.silu(y)
-        return y * valid if mask_output else y
+        return finish_affine(tf.reshape(y, [batch, -1, dense.units]), valid, activate, mask_output, residual)
 
     def call(self, inputs, training=None):
         x, lengths = inputs

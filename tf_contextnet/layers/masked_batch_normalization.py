@@ -34,7 +34,8 @@ def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta
     def masked_sum(values: tf.Tensor) -> tf.Tensor:
         return tf.matmul(valid_row, tf.reshape(values, [-1, values.shape[-1]]))[0]
 
-    def forward_with(x, gamma, beta, residual):
+    @tf.custom_gradient
+    def forward(x, gamma, beta, *residual):
         xs = tf.cast(x, stats_dtype)
         count = tf.maximum(tf.reduce_sum(valid), 1.0)
         mean = masked_sum(xs) / count
@@ -43,8 +44,8 @@ def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta
         inv_std = tf.math.rsqrt(variance + epsilon)
         scale = gamma * inv_std
         z = centred * scale + beta
-        if residual is not None:
-            z = z + tf.cast(residual, stats_dtype)
+        if residual:
+            z = z + tf.cast(residual[0], stats_dtype)
         if activate:
             gate = tf.sigmoid(z)
             y = z * gate
@@ -66,14 +67,22 @@ def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta
             k_centred = scale * inv_std * dgamma / count
             k_constant = scale * dbeta / count
             dx = g * scale - valid * (centred * k_centred + k_constant)
-            grads = (tf.cast(dx, x.dtype), dgamma, dbeta)
-            return grads if residual is None else grads + (tf.cast(g, residual.dtype),)
+            return (tf.cast(dx, x.dtype), dgamma, dbeta) + tuple(tf.cast(g, r.dtype) for r in residual)
 
         return (tf.cast(y, x.dtype), tf.stop_gradient(mean), tf.stop_gradient(variance)), grad
 
-    if residual is None:
-        return tf.custom_gradient(lambda x, gamma, beta: forward_with(x, gamma, beta, None))(x, gamma, beta)
-    return tf.custom_gradient(forward_with)(x, gamma, beta, residual)
+    return forward(x, gamma, beta, *([] if residual is None else [residual]))
+
+
+def finish_affine(y: tf.Tensor, valid: tf.Tensor, activate: bool, mask_output: bool,
+                  residual: tf.Tensor | None = None) -> tf.Tensor:
+    """The inference tail after the affine map: ``(+ residual)``, swish when ``activate``,
+    ``· valid`` when ``mask_output`` (``valid`` ``[B, T, 1]``), in ``y``'s dtype."""
+    if residual is not None:
+        y = y + residual
+    if activate:
+        y = tf.nn.silu(y)
+    return y * tf.cast(valid, y.dtype) if mask_output else y
 
 
 @keras.saving.register_keras_serializable(package="tf_contextnet")
@@ -120,15 +129,6 @@ class MaskedBatchNormalization(keras.layers.Layer):
                                                                  + self.epsilon)
         return scale, tf.convert_to_tensor(self.beta) - tf.convert_to_tensor(self.moving_mean) * scale
 
-    def batch_statistics(self, x: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """``(mean [D], variance [D])`` over the valid frames, in the variable dtype."""
-        x = tf.cast(x, self.variable_dtype)
-        mask = tf.sequence_mask(lengths, maxlen=tf.shape(x)[1], dtype=x.dtype)[..., None]
-        count = tf.maximum(tf.reduce_sum(mask), 1.0)
-        mean = tf.reduce_sum(x * mask, axis=(0, 1)) / count
-        variance = tf.reduce_sum(tf.square((x - mean) * mask), axis=(0, 1)) / count
-        return mean, variance
-
     def normalize(self, x: tf.Tensor, valid: tf.Tensor, training=None, activate: bool = False,
                   mask_output: bool = False, residual: tf.Tensor | None = None) -> tf.Tensor:
         """``BN(x)`` (``+ residual``), then swish when ``activate``, then ``· valid`` when ``mask_output``.
@@ -146,12 +146,8 @@ class MaskedBatchNormalization(keras.layers.Layer):
             self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
             return y
         scale, offset = self.scale_and_offset()
-        y = x * tf.cast(scale, x.dtype) + tf.cast(offset, x.dtype)
-        if residual is not None:
-            y = y + residual
-        if activate:
-            y = tf.nn.silu(y)
-        return y * tf.cast(valid, x.dtype) if mask_output else y
+        return finish_affine(x * tf.cast(scale, x.dtype) + tf.cast(offset, x.dtype), valid, activate, mask_output,
+                             residual)
 
     def call(self, inputs, training=None):
         x, lengths = inputs

@@ -120,16 +120,12 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                   "prediction_units": self.prediction_units, "prediction_num_layers": self.prediction_num_layers,
                   "joint_dim": self.joint_dim,
                   "augmentation": None if self.augmentation is None
-                  else keras.saving.serialize_keras_object(self.augmentation) if not isinstance(self.augmentation, list)
-                  else [keras.saving.serialize_keras_object(layer) for layer in self.augmentation]}
+                  else keras.saving.serialize_keras_object(self.augmentation)}
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        augmentation = config.get("augmentation")
-        if isinstance(augmentation, list):
-            config["augmentation"] = [keras.saving.deserialize_keras_object(layer) for layer in augmentation]
-        elif augmentation is not None:
-            config["augmentation"] = keras.saving.deserialize_keras_object(augmentation)
+        if config.get("augmentation") is not None:  # a layer or a list of layers: Keras handles both
+            config["augmentation"] = keras.saving.deserialize_keras_object(config["augmentation"])
         return cls(**config)
