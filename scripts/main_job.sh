@@ -20,7 +20,9 @@ if [ ! -d "${TF_CONTEXTNET_SHARED_DATA:-../shared/data}/fsdd/recordings" ] && ! 
   fi
 fi
 .venv/bin/python recipes/digits/train.py --out "$OUT" --minutes "$MINUTES"
-sample=$(find "$OUT/corpus/wav/test_connected" -name '*.wav' | sort | head -n 1)
+# A glob, not `find | sort | head`: under pipefail, head closing the pipe early kills sort (SIGPIPE, exit 141).
+held_out=("$OUT"/corpus/wav/test_connected/*.wav)
+sample="${held_out[0]}"
 echo "== contextnet transcribe $sample"
 .venv/bin/contextnet transcribe --model "$OUT/model" "$sample"
 awk -F'\t' -v p="wav/test_connected/$(basename "$sample")" '$1 == p {print "reference:\t" $3}' \
