@@ -1,7 +1,9 @@
-"""Wall-clock timing shared by the benchmark scripts (imported as ``bench_timing`` from a script run here)."""
+"""Wall-clock timing and result files shared by the benchmark scripts (imported as ``bench_timing`` from a
+script run here)."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable
 
@@ -19,3 +21,11 @@ def call_times(fn: Callable[[], object], warmup: int, repeats: int) -> list[floa
         fn()
         times.append(time.perf_counter() - start)
     return times
+
+
+def publish(text: str, path: str) -> None:
+    """Print a benchmark's markdown ``text`` and write it to ``path`` (folders created)."""
+    print(text, flush=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)

@@ -15,7 +15,7 @@ import os
 import platform
 import statistics
 
-from bench_timing import call_times
+from bench_timing import call_times, publish
 
 
 def _time(fn, args, warmup: int, repeats: int) -> list[float]:
@@ -67,10 +67,7 @@ def main() -> int:
                 print(lines[-1], flush=True)
         ContextBlock.fold_batch_norm_in_inference = True
     text = "\n".join(lines) + "\n"
-    print(text)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(text)
+    publish(text, args.out)
     return 0
 
 

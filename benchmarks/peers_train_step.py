@@ -16,7 +16,7 @@ speed-ups, TensorFlowASR ms / ours ms) and the median of each column over the ru
 script's own tables follow.
 
     .venv/bin/python benchmarks/peers_train_step.py [--runs 3] [--repeats 7] [--warmup 2] \
-        [--tfasr ../TFASR_SRC] [--out benchmarks/results/peers_train_step.md]
+        [--tfasr ../TFASR_SRC] [--out benchmarks/results/peers_train_step_runs.md]
 
 Needs a TensorFlowASR source folder (``../shared/bench/README.md`` says how to get one).
 """
@@ -31,6 +31,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+from bench_timing import publish
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "..", "shared", "bench", "contextnet_peers.py")
@@ -94,7 +96,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--tfasr", default=os.environ.get("TFASR_PATH", os.path.join(ROOT, "..", "TFASR_SRC")))
-    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "peers_train_step.md"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "peers_train_step_runs.md"))
     args = parser.parse_args()
     if not os.path.isdir(os.path.join(args.tfasr, "tensorflow_asr")):
         print(f"error: no TensorFlowASR source in {args.tfasr} (see ../shared/bench/README.md)", file=sys.stderr)
@@ -121,10 +123,7 @@ def main() -> int:
         summary_table(rows), "",
         *[f"### Run {i}\n\n{table}" for i, table in enumerate(tables, 1)],
     ]) + "\n"
-    print(text)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(text)
+    publish(text, args.out)
     return 0
 
 

@@ -23,9 +23,10 @@ and against a bare 2048×2048 fp32 ``tf.matmul`` measured in the same run.
 
 Prints a markdown table (medians after warm-up) and writes it to
 ``benchmarks/results/train_step.md``. ``--peers`` also runs ``../shared/bench/contextnet_peers.py``
-(TensorFlowASR ContextNet small beside ``benchmarks/peers_candidate.py:build_small``, with
-``--apply-optimizer``) and appends its table. ``--parts`` also times forward + backward of the
-pieces (encoder, prediction network, joint + loss, loss alone, gradients without the optimizer).
+(TensorFlowASR ContextNet small beside ``benchmarks/peers_candidate.py:build_small`` and
+``build_small_tfasr_widths``, with ``--apply-optimizer``) and appends its table. ``--parts`` also
+times forward + backward of the pieces (encoder, prediction network, joint + loss, loss alone,
+gradients without the optimizer).
 
     .venv/bin/python benchmarks/train_step.py [--repeats 7] [--warmup 2] [--parts] [--peers]
 """
@@ -43,7 +44,7 @@ import sys
 import tempfile
 import time
 
-from bench_timing import call_times
+from bench_timing import call_times, publish
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOMINAL_PEAK_GFLOPS = 340.0
@@ -158,7 +159,9 @@ def run_peers(repeats: int, warmup: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "peers.md")
         cmd = [sys.executable, script, "--tfasr", tfasr, "--candidate-path", ROOT,
-               "--candidate", "mine=benchmarks.peers_candidate:build_small", "--apply-optimizer",
+               "--candidate", "mine=benchmarks.peers_candidate:build_small",
+               "--candidate", "mine_tfasr_widths=benchmarks.peers_candidate:build_small_tfasr_widths",
+               "--apply-optimizer",
                "--no-warprnnt", "--repeats", str(repeats), "--warmup", str(warmup), "--out", out]
         print("running", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
@@ -302,17 +305,12 @@ def main() -> int:
         "`tf_contextnet.models.complexity`.",
     ]
     text = "\n".join(lines) + "\n"
-    print(text, flush=True)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(text)
+    publish(text, args.out)
     if args.peers:
         del model  # free its memory before the peers' subprocesses
         text += "\n### Peers (../shared/bench/contextnet_peers.py, right after the run above)\n\n" + \
             run_peers(args.repeats, args.warmup)
-        print(text)
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text)
+        publish(text, args.out)
     return 0
 
 

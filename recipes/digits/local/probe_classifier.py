@@ -7,9 +7,9 @@ which builds ``OUT/corpus``):
     python recipes/digits/local/probe_classifier.py OUT/corpus [OUT2/corpus ...] [--seconds 100]
 
 For each corpus folder: the isolated-digit utterances of ``train.tsv`` (training speakers, speed
-copies included) train a 3-layer 1-D CNN classifier (conv 64/96/128, kernel 5, swish, batch norm,
-max-pool 2 after each: 8× in time, like ContextNet; batch-norm momentum 0.9; global average pooling, dropout 0.3, 10-way
-softmax) on the recipe's front end (80-bin log-mel, per-utterance mean/variance normalisation),
+copies included) train a 3-layer 1-D CNN classifier (conv 64/96/128, kernel 5, swish, batch norm
+of momentum 0.9, max-pool 2 after each: 8× in time, like ContextNet; global average pooling,
+dropout 0.3, 10-way softmax) on the recipe's front end (80-bin log-mel, per-utterance mean/variance normalisation),
 for ``--seconds`` of wall-clock; then it prints the error rate on each held-out speaker's
 isolated digits (``test_isolated.tsv``) as a markdown table.
 
