@@ -22,7 +22,6 @@ between the recipe's results and the issue's target.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -39,13 +38,14 @@ MAX_FRAMES = 200  # 2 s: every isolated take fits
 
 def load_isolated(corpus: Path, manifest: str) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Audio, digit labels and speakers of the isolated-digit rows (``-iso-`` ids) of ``manifest``."""
-    with open(corpus / manifest, encoding="utf-8", newline="") as f:
-        rows = [r for r in csv.DictReader(f, delimiter="\t") if "-iso-" in r["path"]]
-    if not rows:
+    from tf_contextnet.data import read_manifest
+
+    entries = [e for e in read_manifest(corpus / manifest) if "-iso-" in e.uid]
+    if not entries:
         raise ValueError(f"{corpus / manifest}: no isolated-digit utterances (ids with '-iso-')")
-    audio = [sf.read(corpus / r["path"], dtype="float32")[0] for r in rows]
-    labels = np.array([DIGIT_WORDS.index(r["transcript"]) for r in rows])
-    return audio, labels, np.array([r["speaker"] for r in rows])
+    audio = [sf.read(e.audio_path, dtype="float32")[0] for e in entries]
+    labels = np.array([DIGIT_WORDS.index(e.transcript) for e in entries])
+    return audio, labels, np.array([e.speaker for e in entries])
 
 
 def features(audio: list[np.ndarray], batch: int = 256) -> np.ndarray:
