@@ -36,18 +36,25 @@ from bench_timing import publish
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "..", "shared", "bench", "contextnet_peers.py")
+DEFAULT_TFASR = os.environ.get("TFASR_PATH", os.path.join(ROOT, "..", "TFASR_SRC"))
 CANDIDATES = {"mine": "benchmarks.peers_candidate:build_small",
               "mine_tfasr_widths": "benchmarks.peers_candidate:build_small_tfasr_widths"}
 PEER = "tfasr+tf_loss"
 
 
+def peers_command(tfasr: str, repeats: int, warmup: int, out: str) -> list[str]:
+    """The peers script's command line: TensorFlowASR and ``CANDIDATES``, Adam applied in the step."""
+    cmd = [sys.executable, SCRIPT, "--tfasr", tfasr, "--candidate-path", ROOT, "--apply-optimizer",
+           "--no-warprnnt", "--repeats", str(repeats), "--warmup", str(warmup), "--out", out]
+    for label, target in CANDIDATES.items():
+        cmd += ["--candidate", f"{label}={target}"]
+    return cmd
+
+
 def run_once(tfasr: str, repeats: int, warmup: int, folder: str, index: int) -> tuple[list[dict], str, str]:
     """One run of the peers script: its JSON results, its markdown and the command."""
     out, js = os.path.join(folder, f"run{index}.md"), os.path.join(folder, f"run{index}.json")
-    cmd = [sys.executable, SCRIPT, "--tfasr", tfasr, "--candidate-path", ROOT, "--apply-optimizer",
-           "--no-warprnnt", "--repeats", str(repeats), "--warmup", str(warmup), "--out", out, "--json", js]
-    for label, target in CANDIDATES.items():
-        cmd += ["--candidate", f"{label}={target}"]
+    cmd = peers_command(tfasr, repeats, warmup, out) + ["--json", js]
     print(f"[run {index}]", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     with open(js, encoding="utf-8") as f:
@@ -95,7 +102,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--tfasr", default=os.environ.get("TFASR_PATH", os.path.join(ROOT, "..", "TFASR_SRC")))
+    parser.add_argument("--tfasr", default=DEFAULT_TFASR)
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "peers_train_step_runs.md"))
     args = parser.parse_args()
     if not os.path.isdir(os.path.join(args.tfasr, "tensorflow_asr")):

@@ -45,6 +45,7 @@ import tempfile
 import time
 
 from bench_timing import call_times, publish
+from peers_train_step import DEFAULT_TFASR, peers_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOMINAL_PEAK_GFLOPS = 340.0
@@ -154,15 +155,9 @@ def part_timings(model, x, warmup: int, repeats: int) -> list[tuple[str, tuple[f
 
 def run_peers(repeats: int, warmup: int) -> str:
     """The peers script's markdown (TFASR small and ours, train step with Adam apply)."""
-    script = os.path.join(ROOT, "..", "shared", "bench", "contextnet_peers.py")
-    tfasr = os.environ.get("TFASR_PATH", os.path.join(ROOT, "..", "TFASR_SRC"))
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "peers.md")
-        cmd = [sys.executable, script, "--tfasr", tfasr, "--candidate-path", ROOT,
-               "--candidate", "mine=benchmarks.peers_candidate:build_small",
-               "--candidate", "mine_tfasr_widths=benchmarks.peers_candidate:build_small_tfasr_widths",
-               "--apply-optimizer",
-               "--no-warprnnt", "--repeats", str(repeats), "--warmup", str(warmup), "--out", out]
+        cmd = peers_command(DEFAULT_TFASR, repeats, warmup, out)
         print("running", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
         with open(out, encoding="utf-8") as f:

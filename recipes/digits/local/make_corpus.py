@@ -42,6 +42,7 @@ from tf_contextnet.features import resample_np  # noqa: E402
 
 SPLITS = ("train", "dev", "test_isolated", "test_connected")
 MANIFEST_HEADER = ("path", "duration_s", "transcript", "speaker")
+ISOLATED_MARK = "-iso-"  # in the ids of isolated-digit utterances: "{speaker}{tag}-iso-{digit}-{take}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,8 +109,8 @@ def isolated(speaker_takes: list[Recording], split: str, config: CorpusConfig, t
     out = []
     for take in speaker_takes:
         rng = speaker_rng(config.seed, f"{take.speaker}/{take.digit}/{take.take}", split + tag)
-        out.append(Utterance(f"{take.speaker}{tag}-iso-{take.digit}-{take.take}", assemble([take], rng, config),
-                             take.word, take.speaker))
+        uid = f"{take.speaker}{tag}{ISOLATED_MARK}{take.digit}-{take.take}"
+        out.append(Utterance(uid, assemble([take], rng, config), take.word, take.speaker))
     return out
 
 

@@ -31,18 +31,19 @@ import soundfile as sf
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from local.make_corpus import ISOLATED_MARK  # noqa: E402
 from local.recordings import DIGIT_WORDS  # noqa: E402
 
 MAX_FRAMES = 200  # 2 s: every isolated take fits
 
 
 def load_isolated(corpus: Path, manifest: str) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Audio, digit labels and speakers of the isolated-digit rows (``-iso-`` ids) of ``manifest``."""
+    """Audio, digit labels and speakers of the isolated-digit rows (ids with ``ISOLATED_MARK``) of ``manifest``."""
     from tf_contextnet.data import read_manifest
 
-    entries = [e for e in read_manifest(corpus / manifest) if "-iso-" in e.uid]
+    entries = [e for e in read_manifest(corpus / manifest) if ISOLATED_MARK in e.uid]
     if not entries:
-        raise ValueError(f"{corpus / manifest}: no isolated-digit utterances (ids with '-iso-')")
+        raise ValueError(f"{corpus / manifest}: no isolated-digit utterances (ids with {ISOLATED_MARK!r})")
     audio = [sf.read(e.audio_path, dtype="float32")[0] for e in entries]
     labels = np.array([DIGIT_WORDS.index(e.transcript) for e in entries])
     return audio, labels, np.array([e.speaker for e in entries])
@@ -52,9 +53,9 @@ def features(audio: list[np.ndarray], batch: int = 256) -> np.ndarray:
     """``[N, MAX_FRAMES, 80]`` normalised log-mel, zero-padded (the recipe's front end)."""
     import tensorflow as tf
 
-    from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization
+    from local.experiment import front_end
 
-    extractor, normalization = LogMelSpectrogram(), PerUtteranceNormalization()
+    extractor, normalization = front_end()
     samples = max(max(len(a) for a in audio), (MAX_FRAMES - 1) * extractor.frame_step + extractor.frame_length)
     out = []
     for start in range(0, len(audio), batch):
