@@ -3,6 +3,7 @@
     edits(r, h) = minimal number of substitutions + deletions + insertions turning r into h
     WER = Σ_i edits(words(r_i), words(h_i)) / Σ_i |words(r_i)|
     CER = Σ_i edits(chars(r_i), chars(h_i)) / Σ_i |chars(r_i)|
+    SER = #{i : words(r_i) != words(h_i)} / #sentences
 
 Rates are corpus-level (total edits over total reference length), the usual ASR convention.
 Words are whitespace-separated tokens; characters are the characters of the text with runs of
@@ -71,6 +72,12 @@ def character_errors(references: Sequence[str], hypotheses: Sequence[str]) -> Er
     _check_pairs(references, hypotheses)
     return ErrorCounts(sum(edit_distance(characters(r), characters(h)) for r, h in zip(references, hypotheses)),
                        sum(len(characters(r)) for r in references))
+
+
+def sentence_errors(references: Sequence[str], hypotheses: Sequence[str]) -> ErrorCounts:
+    """Sentences whose words differ at all, over the number of sentences (sentence error rate = rate)."""
+    _check_pairs(references, hypotheses)
+    return ErrorCounts(sum(words(r) != words(h) for r, h in zip(references, hypotheses)), len(references))
 
 
 def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:

@@ -3,6 +3,7 @@
 from tf_contextnet.text.character_tokenizer import CharacterTokenizer
 from tf_contextnet.text.core_detokenizer import CoreDetokenizer
 from tf_contextnet.text.sentence_piece_tokenizer import SentencePieceTokenizer
+from tf_contextnet.text.text_normalizer import TextNormalizer
 from tf_contextnet.text.tokenizer import Tokenizer, load_tokenizer
 from tf_contextnet.text.word_piece_tokenizer import WordPieceTokenizer
 
@@ -20,4 +21,4 @@ def train_tokenizer(kind: str, texts, vocabulary_size: int = 1000, **options) ->
 
 
 __all__ = ["CharacterTokenizer", "CoreDetokenizer", "SentencePieceTokenizer", "Tokenizer",
-           "WordPieceTokenizer", "load_tokenizer", "train_tokenizer", "TOKENIZER_KINDS"]
+           "TextNormalizer", "WordPieceTokenizer", "load_tokenizer", "train_tokenizer", "TOKENIZER_KINDS"]
