@@ -53,11 +53,74 @@ def _check_wav_complete(path: str) -> None:
         raise AudioError(f"{path}: truncated WAV file ({missing} byte(s) of its data chunk are missing)")
 
 
+SPHERE_MAGIC = b"NIST_1A\n"
+# sample_coding values libsndfile decodes correctly; anything else (shorten/wavpack compression,
+# "mu-law" spelled otherwise, ...) it refuses or, worse, reads as the wrong samples.
+SPHERE_READABLE_CODINGS = ("pcm", "ulaw", "alaw")
+SPHERE_CONVERT_HINT = ("convert it to PCM WAV first, e.g. `sph2pipe -f wav IN.sph OUT.wav` (sph2pipe decodes "
+                       "shorten and mu-law) or `sox IN.sph -e signed-integer -b 16 OUT.wav`")
+
+
+def sphere_header(path: str) -> dict | None:
+    """The fields of a NIST SPHERE header (``{name: int | float | str}``), or ``None`` if not SPHERE.
+
+    Layout: ``NIST_1A\\n``, the header size in bytes on the second line, then ``name -type value``
+    lines (``-i`` integer, ``-r`` real, ``-sN`` string) up to ``end_head``. The header size is
+    returned as ``header_bytes``.
+    """
+    with open(path, "rb") as f:
+        if f.read(len(SPHERE_MAGIC)) != SPHERE_MAGIC:
+            return None
+        size_line = f.readline().strip()
+        try:
+            header_bytes = int(size_line)
+        except ValueError:
+            raise AudioError(f"{path}: NIST SPHERE header size {size_line!r} is not a number") from None
+        text = f.read(max(0, header_bytes - f.tell())).decode("latin-1")
+    fields: dict = {"header_bytes": header_bytes}
+    for line in text.split("\n"):
+        parts = line.strip().split(None, 2)
+        if parts and parts[0] == "end_head":
+            break
+        if len(parts) != 3:
+            continue
+        name, kind, value = parts
+        try:
+            fields[name] = int(value) if kind == "-i" else float(value) if kind == "-r" else value
+        except ValueError:
+            raise AudioError(f"{path}: NIST SPHERE header field {name} {kind} {value!r} is malformed") from None
+    return fields
+
+
+def _check_sphere(path: str) -> None:
+    """Clear errors for SPHERE files libsndfile cannot read right: compressed, odd codings, truncated."""
+    header = sphere_header(path)
+    if header is None:
+        return
+    coding = str(header.get("sample_coding", "pcm")).lower()
+    if "shorten" in coding or "wavpack" in coding:
+        raise AudioError(f"{path}: NIST SPHERE audio compressed with {coding!r} (sample_coding), which this "
+                         f"reader (libsndfile) cannot decode; {SPHERE_CONVERT_HINT}")
+    if coding not in SPHERE_READABLE_CODINGS:
+        kind = "mu-law" if "mu" in coding or "law" in coding else "an unsupported sample coding"
+        raise AudioError(f"{path}: NIST SPHERE audio in {kind} ({coding!r}); libsndfile reads only "
+                         f"{', '.join(SPHERE_READABLE_CODINGS)} SPHERE; {SPHERE_CONVERT_HINT}")
+    count = header.get("sample_count")
+    if isinstance(count, int) and count > 0:
+        width = int(header.get("sample_n_bytes", 2)) * int(header.get("channel_count", 1))
+        missing = header["header_bytes"] + count * width - os.path.getsize(path)
+        if missing > 0:
+            raise AudioError(f"{path}: truncated SPHERE file (its header declares {count} samples; "
+                             f"{missing} byte(s) of data are missing)")
+
+
 def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     """Read ``path`` (WAV, FLAC, OGG, ... anything libsndfile reads) as mono float32 ``[N]``.
 
     Multi-channel audio is averaged to mono; a file rate other than ``sample_rate`` is resampled.
-    Raises :class:`AudioError` naming the file for a missing file, a non-audio or truncated file,
+    Raises :class:`AudioError` naming the file for a missing file, a non-audio or truncated file
+    (WAV's data chunk and SPHERE's ``sample_count`` are checked against the file size), SPHERE
+    compressed with shorten or in a coding libsndfile misreads (the message says how to convert),
     zero-length audio and NaN/Inf samples.
 
     Resampling multiplies small matrices with numpy: in parallel worker processes, start them with
@@ -67,6 +130,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise AudioError(f"{path}: audio file does not exist")
+    _check_sphere(path)
     try:
         audio, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, EOFError, ValueError) as error:
