@@ -109,7 +109,7 @@ def part_timings(model, x, warmup: int, repeats: int) -> list[tuple[str, tuple[f
     labels, label_lengths = x["labels"], x["label_lengths"]
     encoded, enc_lengths = model.transcribe(features, lengths, training=True)
     predicted, _ = model.predict_labels(labels, label_lengths, training=True)
-    logits = model.join(encoded, predicted)
+    logits = model.join(encoded[:, :, None], predicted[:, None])
     rng = tf.random.Generator.from_seed(3)
     enc_cot, pred_cot = rng.normal(tf.shape(encoded)), rng.normal(tf.shape(predicted))
 
@@ -132,8 +132,8 @@ def part_timings(model, x, warmup: int, repeats: int) -> list[tuple[str, tuple[f
             model.prediction.trainable_variables)
 
     def joint_loss_grads():
-        return grads_norm(lambda: tf.reduce_mean(rnnt_loss(model.join(encoded, predicted), labels, enc_lengths,
-                                                           label_lengths)),
+        return grads_norm(lambda: tf.reduce_mean(rnnt_loss(model.join(encoded[:, :, None], predicted[:, None]),
+                                                           labels, enc_lengths, label_lengths)),
                           model.joint.trainable_variables, (encoded, predicted))
 
     def loss_grads():

@@ -41,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from tf_contextnet.data import make_dataset
     from tf_contextnet.decoding import make_greedy_decoder
     from tf_contextnet.metrics import character_errors, word_errors
-    from tf_contextnet.training.model_directory import load_model_directory
-    from tf_contextnet.training.validation_error_rates import transcribe_dataset
+    from tf_contextnet.inference import load_model_directory, transcribe_dataset
 
     try:
         loaded = load_model_directory(args.model)

@@ -43,7 +43,8 @@ def test_call_shapes_lengths_and_methods():
     encoded, lengths = model.transcribe(x["features"], x["feature_lengths"])
     predicted, predicted_lengths = model.predict_labels(x["labels"], x["label_lengths"])
     np.testing.assert_array_equal(predicted_lengths.numpy(), [4, 2])
-    np.testing.assert_allclose(model.join(encoded, predicted).numpy(), out["logits"].numpy(), atol=1e-6)
+    lattice = model.join(encoded[:, :, None], predicted[:, None])
+    np.testing.assert_allclose(lattice.numpy(), out["logits"].numpy(), atol=1e-6)
 
 
 def test_bad_inputs_are_clear_errors():

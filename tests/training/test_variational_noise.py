@@ -32,7 +32,7 @@ def test_noise_changes_the_loss_but_not_the_weights_when_lr_is_zero():
     model = _model()
     before = [w.numpy() for w in model.weights]
     clean = _fit(model, [])
-    noisy = _fit(model, [VariationalNoise(stddev=0.5, start_step=0)])
+    noisy = _fit(model, [VariationalNoise(stddev=0.5, start_step=0, layer_name="prediction_network")])
     assert abs(noisy - clean) > 1e-3, "noise did not reach the forward pass"
     for b, w in zip(before, model.weights):
         # removed after each step, up to float32 rounding of (w + ε) − ε
@@ -42,7 +42,7 @@ def test_noise_changes_the_loss_but_not_the_weights_when_lr_is_zero():
 def test_no_noise_before_the_start_step():
     model = _model()
     clean = _fit(model, [])
-    late = _fit(model, [VariationalNoise(stddev=0.5, start_step=10_000)])
+    late = _fit(model, [VariationalNoise(stddev=0.5, start_step=10_000, layer_name="prediction_network")])
     assert late == pytest.approx(clean, rel=1e-6)
 
 
@@ -70,3 +70,11 @@ def test_missing_layer_is_named():
     model = _model()
     with pytest.raises(AttributeError, match="no attribute 'decoder'"):
         _fit(model, [VariationalNoise(stddev=0.1, start_step=0, layer_name="decoder")])
+
+
+def test_default_layer_needs_the_transducer_contract():
+    """Without ``layer_name`` the noise goes to a transducer's declared prediction network; a model that
+    declares no contract is refused by name instead of being guessed at."""
+    model = _model()
+    with pytest.raises(TypeError, match="does not declare the transducer contract.*layer_name"):
+        _fit(model, [VariationalNoise(stddev=0.1, start_step=0)])

@@ -1,7 +1,8 @@
 """A tiny stand-in transducer with the interfaces.md API, independent of the ContextNet model.
 
 Encoder: Dense(tanh) on the features, 2x time subsampling; prediction network: embedding + LSTM
-cell with the step API; joint: tanh(W_e f + W_p g) → V. Trains through ``TransducerTrainingMixin``.
+cell with the step API; joint: tanh(W_e f + W_p g) → V. Trains through ``TransducerTrainingMixin`` and
+declares the transducer contract (``tf_contextnet.models.transducer``) with its own attribute names.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tf_contextnet.training import TransducerTrainingMixin
+from tf_contextnet.models import TransducerParts, TransducerTrainingMixin
 
 
 class TinyPredictionNetwork(keras.layers.Layer):
@@ -62,9 +63,22 @@ class TinyTransducer(TransducerTrainingMixin, keras.Model):
         self.prediction_network = TinyPredictionNetwork(vocabulary_size, units, dtype=self.dtype_policy)
         self.joint_network = TinyJointNetwork(vocabulary_size, units, dtype=self.dtype_policy)
 
+    def parts(self):
+        return TransducerParts(self.encoder, self.prediction_network, self.joint_network)
+
     def transcribe(self, features, lengths, training=None):
         x = features[:, ::2]
         return self.encoder(x), (tf.cast(lengths, tf.int32) + 1) // 2
+
+    def initial_state(self, batch_size):
+        return self.prediction_network.get_initial_state(batch_size)
+
+    def predict_step(self, tokens, state):
+        return self.prediction_network.predict_step(tokens, state)
+
+    def join(self, encoded, prediction):
+        joint = self.joint_network
+        return joint.join(joint.project_encoder(encoded), joint.project_prediction(prediction))
 
     def call(self, x, training=None):
         encoded, lengths = self.transcribe(x["features"], x["feature_lengths"], training)

@@ -35,7 +35,7 @@ def summary_table(presets: list[str], vocabulary_size: int, num_mel_bins: int,
         config = preset_config(name, vocabulary_size, num_mel_bins=num_mel_bins, **overrides)
         model = ContextNetTransducer(**config)
         model.build()
-        parts = [model.encoder.count_params(), model.prediction.count_params(), model.joint.count_params()]
+        parts = [part.count_params() for part in model.parts()]
         total, paper = sum(parts), PAPER_PARAMETERS[name]
         gflops = encoder_gflops_per_second(model.alpha, model.kernel_size, model.downsample_blocks, model.se,
                                            model.se_context_window, num_mel_bins)

@@ -20,26 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def transcribe_file(loaded, path: str, max_symbols_per_frame: int) -> str:
-    """Greedy transcript of one audio file by a loaded model directory (``load_model_directory``)."""
-    import tensorflow as tf
-
-    from tf_contextnet.decoding import greedy_decode
-    from tf_contextnet.features import load_audio
-
-    audio = load_audio(path, sample_rate=int(loaded.config["sample_rate"]))
-    features, lengths = loaded.feature_extractor((tf.constant(audio[None]), tf.constant([audio.shape[0]])))
-    if loaded.normalization is not None:
-        features, lengths = loaded.normalization((features, lengths))
-    tokens, _ = greedy_decode(loaded.model, tf.cast(features, tf.float32), tf.cast(lengths, tf.int32),
-                              max_symbols_per_frame)
-    return loaded.tokenizer.decode_to_python(tokens)[0]
-
-
 def run(args: argparse.Namespace) -> int:
     """Print ``FILE<TAB>transcript`` per file; exit code 1 (reason on stderr) when a file cannot be read."""
     from tf_contextnet.features import AudioError
-    from tf_contextnet.training.model_directory import load_model_directory
+    from tf_contextnet.inference import load_model_directory, transcribe_file
 
     try:
         loaded = load_model_directory(args.model)

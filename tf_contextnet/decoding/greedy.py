@@ -21,6 +21,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tf_contextnet.models.transducer import transducer_parts
+
 BLANK = 0
 
 
@@ -116,34 +118,18 @@ def greedy_decode_encoded(encoded: tf.Tensor, encoded_lengths: tf.Tensor,
     return hyps.to_tensor(), tf.cast(hyps.row_lengths(), tf.int32)
 
 
-PREDICTION_ATTRIBUTES = ("prediction_network", "prediction")
-JOINT_ATTRIBUTES = ("joint_network", "joint")
-
-
-def transducer_parts(model: keras.Model) -> tuple[keras.layers.Layer, keras.layers.Layer]:
-    """``(prediction_network, joint_network)`` of a transducer model (``prediction``/``joint`` also accepted)."""
-    def find(names):
-        for name in names:
-            if getattr(model, name, None) is not None:
-                return getattr(model, name)
-        raise AttributeError(f"model {model.name!r} has none of the attributes {names} (its transducer "
-                             f"prediction/joint network)")
-
-    return find(PREDICTION_ATTRIBUTES), find(JOINT_ATTRIBUTES)
-
-
 def greedy_decode(model: keras.Model, features: tf.Tensor, feature_lengths: tf.Tensor,
                   max_symbols_per_frame: int = 4) -> tuple[tf.Tensor, tf.Tensor]:
     """Greedy transcription of log-mel features ``[B, T, F]`` (``feature_lengths`` ``[B]``) by a transducer.
 
-    ``model`` is a ``ContextNetTransducer`` (``transcribe`` and its prediction/joint networks). The
+    ``model`` declares the transducer contract (``tf_contextnet.models.transducer``). The
     encoder runs as the caller runs it (eagerly here, traced inside ``make_greedy_decoder``); the
     search is the graph function ``greedy_decode_encoded``. Returns ``(tokens [B, L] int32
     0-padded, token_lengths [B])``.
     """
+    parts = transducer_parts(model)  # checks the contract before any work
     encoded, encoded_lengths = model.transcribe(features, feature_lengths, training=False)
-    prediction, joint = transducer_parts(model)
-    return greedy_decode_encoded(encoded, encoded_lengths, prediction, joint,
+    return greedy_decode_encoded(encoded, encoded_lengths, parts.prediction_network, parts.joint_network,
                                  max_symbols_per_frame=max_symbols_per_frame)
 
 

@@ -8,6 +8,8 @@ from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
 from tf_contextnet.models.joint_network import JointNetwork
 from tf_contextnet.models.prediction_network import PredictionNetwork
 from tf_contextnet.models.presets import PAPER_PARAMETERS, PRESETS, preset_config
+from tf_contextnet.models.transducer import Transducer, TransducerParts, transducer_parts
+from tf_contextnet.models.transducer_training_mixin import TransducerTrainingMixin
 
 __all__ = [
     "BlockSpec",
@@ -26,5 +28,9 @@ __all__ = [
     "PRESETS",
     "preset_config",
     "total_stride",
+    "Transducer",
     "transducer_parameters",
+    "TransducerParts",
+    "transducer_parts",
+    "TransducerTrainingMixin",
 ]

@@ -15,19 +15,23 @@ from tf_contextnet.models.contextnet_encoder import ContextNetEncoder
 from tf_contextnet.models.joint_network import JointNetwork
 from tf_contextnet.models.prediction_network import PredictionNetwork
 from tf_contextnet.models.presets import preset_config
-from tf_contextnet.training.transducer_training_mixin import TransducerTrainingMixin
+from tf_contextnet.models.transducer import TransducerParts
+from tf_contextnet.models.transducer_training_mixin import TransducerTrainingMixin
 
 INPUT_KEYS = ("features", "feature_lengths", "labels", "label_lengths")
 
 
 @keras.saving.register_keras_serializable(package="tf_contextnet")
 class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
-    """ContextNet (Han et al., 2020) RNN-T: ``encoder``, ``prediction`` and ``joint``.
+    """ContextNet (Han et al., 2020) RNN-T; declares the transducer contract (``models/transducer.py``).
 
-    Methods in the spirit of torchaudio's RNNT: ``transcribe(features, lengths, training)`` →
-    ``(encoded [B, T', D], lengths' [B])``; ``predict_labels(labels, label_lengths, training)`` →
-    ``(predicted [B, U+1, H], label_lengths + 1)``; ``join(encoded, predicted)`` → logits
-    ``[B, T', U+1, V]``. ``call(x)`` takes the data dict (``features [B, T, F]``,
+    Contract methods, in the spirit of torchaudio's RNNT: ``parts()`` → ``TransducerParts(encoder,
+    prediction_network, joint_network)``; ``transcribe(features, lengths, training)`` →
+    ``(encoded [B, T', D], lengths' [B])``; ``initial_state(batch_size)`` → ``[L, 2, B, H]`` float32
+    zeros; ``predict_step(tokens [B], state)`` → ``(prediction [B, H], state)``;
+    ``join(encoded [.., D], prediction [.., H])`` → logits ``[.., V]`` (broadcasting). Training also
+    uses ``predict_labels(labels, label_lengths, training)`` → ``(predicted [B, U+1, H],
+    label_lengths + 1)``. ``call(x)`` takes the data dict (``features [B, T, F]``,
     ``feature_lengths [B]``, ``labels [B, U]``, ``label_lengths [B]``) and returns
     ``{"logits": [B, T', U+1, V], "logit_lengths": [B], "label_lengths": [B]}``.
 
@@ -93,9 +97,25 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
         """``(labels [B, U], label_lengths [B])`` → ``(predicted [B, U+1, H], label_lengths + 1)``."""
         return self.prediction((labels, label_lengths), training=training)
 
-    def join(self, encoded: tf.Tensor, predicted: tf.Tensor) -> tf.Tensor:
-        """``(encoded [B, T', D], predicted [B, U+1, H])`` → logits ``[B, T', U+1, V]``."""
-        return self.joint((encoded, predicted))
+    def parts(self) -> TransducerParts:
+        """The encoder, prediction network and joint network (the contract's named parts)."""
+        return TransducerParts(self.encoder, self.prediction, self.joint)
+
+    def initial_state(self, batch_size: int | tf.Tensor) -> tf.Tensor:
+        """The prediction network's start state: float32 zeros ``[L, 2, B, H]`` (layer, (h, c), batch, units)."""
+        return self.prediction.get_initial_state(batch_size)
+
+    def predict_step(self, tokens: tf.Tensor, state: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(tokens [B] int32, state [L, 2, B, H])`` → ``(prediction [B, H], new state)``; 0 = blank/start."""
+        return self.prediction.predict_step(tokens, state)
+
+    def join(self, encoded: tf.Tensor, prediction: tf.Tensor) -> tf.Tensor:
+        """``(encoded [.., D], prediction [.., H])`` → logits ``[.., V]``, leading axes broadcast.
+
+        The projections run before broadcasting, so the lattice ``join(encoded[:, :, None],
+        predicted[:, None])`` costs O((T' + U)·J) for them, not O(T'·U·J).
+        """
+        return self.joint.join(self.joint.project_encoder(encoded), self.joint.project_prediction(prediction))
 
     def call(self, inputs, training=None):
         if not isinstance(inputs, dict) or any(k not in inputs for k in INPUT_KEYS):
@@ -108,7 +128,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                 features, lengths = layer((features, lengths), training=True)
         encoded, logit_lengths = self.transcribe(features, lengths, training=training)
         predicted, _ = self.predict_labels(inputs["labels"], inputs["label_lengths"], training=training)
-        return {"logits": self.join(encoded, predicted), "logit_lengths": logit_lengths,
+        return {"logits": self.join(encoded[:, :, None, :], predicted[:, None, :, :]), "logit_lengths": logit_lengths,
                 "label_lengths": tf.cast(inputs["label_lengths"], tf.int32)}
 
     def get_config(self):

@@ -21,7 +21,7 @@ import keras
 
 from tf_contextnet.training.batch_norm_statistics import recompute_batch_norm_statistics
 from tf_contextnet.training.checkpointing import checkpoint_callbacks
-from tf_contextnet.training.model_directory import TOKENIZER_DIR, save_model_directory
+from tf_contextnet.inference.model_directory import TOKENIZER_DIR, save_model_directory
 from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError, NonFiniteLossGuard
 from tf_contextnet.training.optimizer import make_optimizer
 from tf_contextnet.training.precision import set_precision

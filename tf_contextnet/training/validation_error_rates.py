@@ -11,22 +11,8 @@ import keras
 import tensorflow as tf
 
 from tf_contextnet.decoding import make_greedy_decoder
+from tf_contextnet.inference.transcription import transcribe_dataset  # noqa: F401  (old import path)
 from tf_contextnet.metrics import character_errors, word_errors
-
-
-def _texts(tokenizer, ids: tf.Tensor) -> list[str]:
-    return [t.decode("utf-8") for t in tokenizer.decode(ids).numpy().reshape(-1)]
-
-
-def transcribe_dataset(decode, dataset: tf.data.Dataset, tokenizer) -> tuple[list[str], list[str]]:
-    """``(references, hypotheses)`` over a dataset of batch dicts (interfaces.md), by ``decode``
-    (``make_greedy_decoder(model)``)."""
-    references, hypotheses = [], []
-    for batch in dataset:
-        tokens, _ = decode(batch["features"], batch["feature_lengths"])
-        references += _texts(tokenizer, batch["labels"])
-        hypotheses += _texts(tokenizer, tokens)
-    return references, hypotheses
 
 
 class ValidationErrorRates(keras.callbacks.Callback):

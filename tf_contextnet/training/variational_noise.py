@@ -19,6 +19,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tf_contextnet.models.transducer import transducer_parts
+
 
 class VariationalNoise(keras.callbacks.Callback):
     """Adds N(0, ``stddev``²) noise to ``model.<layer_name>``'s trainable weights from ``start_step`` on.
@@ -26,8 +28,8 @@ class VariationalNoise(keras.callbacks.Callback):
     Args:
         stddev: standard deviation σ of the weight noise.
         start_step: first optimizer step (``optimizer.iterations``) that trains with noise.
-        layer_name: attribute of the model holding the noised layer; ``None``: the transducer's
-            prediction network (attribute ``prediction_network`` or ``prediction``).
+        layer_name: attribute of the model holding the noised layer; ``None``: the prediction
+            network of a model that declares the transducer contract (``transducer_parts``).
         seed: base seed of the stateless noise.
     """
 
@@ -46,14 +48,17 @@ class VariationalNoise(keras.callbacks.Callback):
         self._perturb_fn = None
 
     def _variables(self) -> list:
-        from tf_contextnet.decoding.greedy import PREDICTION_ATTRIBUTES
-
-        names = PREDICTION_ATTRIBUTES if self.layer_name is None else (self.layer_name,)
-        for name in names:
-            if getattr(self.model, name, None) is not None:
-                return getattr(self.model, name).trainable_variables
-        raise AttributeError(f"VariationalNoise: model {self.model.name!r} has no attribute "
-                             f"{' or '.join(map(repr, names))} (the layer to add weight noise to)")
+        if self.layer_name is None:
+            try:
+                return transducer_parts(self.model).prediction_network.trainable_variables
+            except TypeError as error:
+                raise TypeError(f"VariationalNoise: {error}; pass layer_name= to name the layer to add weight "
+                                f"noise to") from None
+        layer = getattr(self.model, self.layer_name, None)
+        if layer is None:
+            raise AttributeError(f"VariationalNoise: model {self.model.name!r} has no attribute "
+                                 f"{self.layer_name!r} (the layer to add weight noise to)")
+        return layer.trainable_variables
 
     def _perturb(self, sign: float, step: int) -> None:
         if self._perturb_fn is None:

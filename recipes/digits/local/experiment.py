@@ -15,13 +15,12 @@ from local.time_budget import TimeBudget, spent_seconds
 from tf_contextnet.data import make_dataset, read_manifest
 from tf_contextnet.decoding import make_greedy_decoder
 from tf_contextnet.features import FrequencyWarp, LogMelSpectrogram, PerUtteranceNormalization, SpecAugment
+from tf_contextnet.inference import save_model_directory, transcribe_dataset
 from tf_contextnet.metrics import ErrorCounts, word_errors
 from tf_contextnet.models import ContextNetTransducer
 from tf_contextnet.text import load_tokenizer, train_tokenizer
 from tf_contextnet.training import (NonFiniteLossGuard, ValidationErrorRates,
                                     WarmupSchedule, checkpoint_callbacks, make_optimizer)
-from tf_contextnet.training.model_directory import save_model_directory
-from tf_contextnet.training.validation_error_rates import transcribe_dataset
 
 MAX_SECONDS = 10.0  # longest training utterance kept (7-digit strings are about 5 s)
 

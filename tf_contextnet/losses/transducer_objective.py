@@ -1,0 +1,69 @@
+"""The training objective of a transducer model, for ``Model.compute_loss``.
+
+Shapes: B batch, T' encoder frames, U labels, V vocabulary (blank 0 included).
+
+    loss = mean_b NLL_b  +  λ · Σ_{w ∈ kernels} ‖w‖²  +  Σ model.losses
+
+``NLL_b`` is the RNN-T negative log-likelihood of utterance b (``tf_contextnet.losses.rnnt_loss``,
+computed from logits cast to float32 so that mixed precision never reaches the log-softmax);
+λ is the paper's L2 weight, 1e-6 (Han et al., 2020, §3.1), applied here to the trainable kernels
+(dense/conv/depthwise/pointwise/recurrent kernels and embeddings; not biases, not BN/LN scales) so
+that the model's own layers need no regularizer arguments. The total is divided by the number of
+replicas in sync, as Keras' own ``compute_loss`` does, so that gradients summed across replicas
+equal the gradient of the global-batch mean.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import keras
+import tensorflow as tf
+
+from tf_contextnet.losses.rnnt_loss import rnnt_loss
+
+L2_WEIGHT_SUFFIXES = ("kernel", "embeddings")
+
+
+def l2_variables(model: keras.Model) -> list:
+    """The trainable variables the L2 term applies to: kernels and embedding tables."""
+    return [v for v in model.trainable_variables if v.path.split("/")[-1].endswith(L2_WEIGHT_SUFFIXES)]
+
+
+def l2_penalty(variables: Iterable, weight: float) -> tf.Tensor:
+    """``weight · Σ ‖w‖²`` in float32 (0 when ``weight`` is 0 or there are no variables)."""
+    terms = [tf.reduce_sum(tf.square(tf.cast(v, tf.float32))) for v in variables]
+    if weight == 0.0 or not terms:
+        return tf.constant(0.0, tf.float32)
+    return weight * tf.add_n(terms)
+
+
+def scale_for_replicas(loss: tf.Tensor) -> tf.Tensor:
+    """Divide by the number of replicas in sync (identity outside a multi-replica strategy)."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / float(replicas) if replicas > 1 else loss
+
+
+def transducer_compute_loss(model: keras.Model, x: Mapping[str, tf.Tensor], y_pred: Mapping[str, tf.Tensor],
+                            l2_weight: float = 1e-6) -> tf.Tensor:
+    """The scalar float32 training loss of a transducer, ready to return from ``compute_loss``.
+
+    Args:
+        model: the transducer (its trainable kernels get the L2 term; its ``losses`` are added).
+        x: the batch dict; ``x["labels"]`` ``[B, U]`` int32 token ids, 0-padded.
+        y_pred: ``model(x)``: ``logits`` ``[B, T', U+1, V]``, ``logit_lengths`` ``[B]``,
+            ``label_lengths`` ``[B]``.
+        l2_weight: λ of the L2 term (paper: 1e-6; 0 disables it).
+    """
+    for key in ("logits", "logit_lengths", "label_lengths"):
+        if key not in y_pred:
+            raise KeyError(f"transducer_compute_loss: model output lacks {key!r}; got keys {sorted(y_pred)}")
+    if "labels" not in x:
+        raise KeyError(f"transducer_compute_loss: batch lacks 'labels'; got keys {sorted(x)}")
+    per_example = rnnt_loss(tf.cast(y_pred["logits"], tf.float32), x["labels"],
+                            y_pred["logit_lengths"], y_pred["label_lengths"], blank=0)
+    loss = tf.reduce_mean(tf.cast(per_example, tf.float32))
+    loss += l2_penalty(l2_variables(model), l2_weight)
+    if model.losses:
+        loss += tf.add_n([tf.cast(extra, tf.float32) for extra in model.losses])
+    return scale_for_replicas(loss)
