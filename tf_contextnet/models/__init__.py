@@ -6,6 +6,7 @@ from tf_contextnet.models.complexity import (encoder_flops, encoder_gflops_per_s
 from tf_contextnet.models.contextnet_encoder import ContextNetEncoder
 from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
 from tf_contextnet.models.joint_network import JointNetwork
+from tf_contextnet.models.lstm_language_model import LstmLanguageModel
 from tf_contextnet.models.prediction_network import PredictionNetwork
 from tf_contextnet.models.presets import PAPER_PARAMETERS, PRESETS, preset_config
 from tf_contextnet.models.transducer import Transducer, TransducerParts, transducer_parts
@@ -22,6 +23,7 @@ __all__ = [
     "encoder_parameters",
     "joint_parameters",
     "JointNetwork",
+    "LstmLanguageModel",
     "PAPER_PARAMETERS",
     "prediction_parameters",
     "PredictionNetwork",
