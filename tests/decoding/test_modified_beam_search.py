@@ -123,3 +123,45 @@ def test_invalid_beam_raises():
     prediction, joint = tiny_decoder(3, 0)
     with pytest.raises(ValueError, match="beam_size"):
         modified_beam_search_encoded(tf.zeros([1, 2, 4]), tf.constant([2]), prediction, joint, 0)
+
+
+def tiny_language_model(vocabulary: int, seed: int):
+    from tf_contextnet.models import LstmLanguageModel
+
+    keras.utils.set_random_seed(seed)
+    lm = LstmLanguageModel(vocabulary, embedding_dim=3, units=4, num_layers=2)
+    lm.build()
+    lm.output_projection.kernel.assign(lm.output_projection.kernel * 4.0)  # a peaked, informative LM
+    return lm
+
+
+def test_lm_weight_zero_equals_no_lm():
+    prediction, joint = tiny_decoder(5, 7)
+    lm = tiny_language_model(5, 7)
+    encoded = tf.random.normal([3, 8, 4], seed=7) * 2.0
+    lengths = tf.constant([8, 3, 6])
+    plain = modified_beam_search_encoded(encoded, lengths, prediction, joint, 4)
+    fused = modified_beam_search_encoded(encoded, lengths, prediction, joint, 4, lm, 0.0, 0.0)
+    for a, b in zip(plain, fused):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    weighted = modified_beam_search_encoded(encoded, lengths, prediction, joint, 4, lm, 1.5, 0.0)
+    assert not np.allclose(weighted.scores.numpy(), plain.scores.numpy()), "degenerate test: the LM changed nothing"
+
+
+def test_full_beam_with_fusion_equals_exhaustive_enumeration():
+    """score(y) = log P_rnnt(y) + λ log P_lm(y </s>) + β |y| for every sequence (LM by its sequence call)."""
+    vocabulary, lm_weight, bonus = 3, 0.7, 0.4
+    prediction, joint = tiny_decoder(vocabulary, 11)
+    lm = tiny_language_model(vocabulary, 11)
+    encoded = tf.random.normal([1, 4, 4], seed=11) * 2.0
+
+    def lm_score(y):
+        tokens = tf.constant([list(y)], tf.int32) if y else tf.zeros([1, 0], tf.int32)
+        return float(lm.sentence_log_probs(tokens, tf.constant([len(y)]))[0])
+
+    nbest = modified_beam_search_encoded(encoded, tf.constant([4]), prediction, joint, 32, lm, lm_weight, bonus)
+    expected = Reference(prediction, joint).enumerate(encoded.numpy()[0], 4, vocabulary, lm_score, lm_weight, bonus)
+    alive = [(y, s) for y, s in nbest_lists(nbest)[0] if np.isfinite(s)]
+    assert len(alive) == len(expected) == 31
+    for y, s in alive:
+        assert s == pytest.approx(expected[y], abs=5e-5), y
