@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from tf_contextnet.losses.rnnt_loss import rnnt_loss
+from tf_contextnet.losses.transducer_objective import scale_for_replicas
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", "mean_over_labels", "none", None)
 
@@ -30,7 +31,10 @@ class RnntLoss(keras.losses.Loss):
     ``"none"`` (``[B]``). ``sample_weight`` ``[B]`` multiplies ``L_b``.
 
     Unlike the base class, inputs are not cast to ``self.dtype``: a ``float16`` logits tensor is
-    read as is (a cast would add a logits-sized copy); the loss is float32.
+    read as is (a cast would add a logits-sized copy); the loss is float32. As in every Keras loss,
+    the mean reductions (``"sum_over_batch_size"``, ``"mean_over_labels"``) are divided by the
+    replicas in sync under a ``tf.distribute`` strategy, so that the replicas' gradients sum to the
+    gradient of the global-batch mean; ``"sum"`` and ``"none"`` are not scaled.
     """
 
     def __init__(self, blank: int = 0, reduction: str | None = "sum_over_batch_size",
@@ -54,8 +58,8 @@ class RnntLoss(keras.losses.Loss):
                 return total
             if self.reduction == "mean_over_labels":
                 tokens = tf.reduce_sum(tf.maximum(tf.cast(label_lengths, losses.dtype), 1.0))
-                return total / tokens
-            return total / tf.cast(tf.shape(losses)[0], losses.dtype)
+                return scale_for_replicas(total / tokens)
+            return scale_for_replicas(total / tf.cast(tf.shape(losses)[0], losses.dtype))
 
     def call(self, y_true: Any, y_pred: Mapping[str, tf.Tensor]) -> tf.Tensor:
         """Per-example losses ``[B]`` float32."""

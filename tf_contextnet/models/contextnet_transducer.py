@@ -16,7 +16,7 @@ from tf_contextnet.models.joint_network import JointNetwork
 from tf_contextnet.models.prediction_network import PredictionNetwork
 from tf_contextnet.models.presets import preset_config
 from tf_contextnet.models.transducer import TransducerParts
-from tf_contextnet.models.transducer_training_mixin import TransducerTrainingMixin
+from tf_contextnet.models.transducer_training_mixin import DEFAULT_L2_WEIGHT, TransducerTrainingMixin
 
 INPUT_KEYS = ("features", "feature_lengths", "labels", "label_lengths")
 
@@ -39,14 +39,17 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
     ``(features, lengths)``, e.g. SpecAugment, or a list of such layers applied in order, e.g.
     ``[FrequencyWarp(), SpecAugment()]``) is applied before the encoder in training only.
     ``from_preset("contextnet_s" | "contextnet_m" | "contextnet_l", vocabulary_size=V, **overrides)``
-    builds the paper's sizes (see ``tf_contextnet.models.presets``).
+    builds the paper's sizes (see ``tf_contextnet.models.presets``). ``l2_weight`` is λ of the
+    training objective's L2 term on kernels (paper: 1e-6; 0 disables it), saved in the config;
+    ``model.l2_weight = x`` changes it before ``compile``.
     """
 
     def __init__(self, vocabulary_size: int, num_mel_bins: int = 80, alpha: float = 1.0, kernel_size: int = 5,
                  downsample_blocks: Sequence[int] = (3, 7, 14), se: bool = True,
                  se_context_window: int | None = None, prediction_embedding_dim: int = 640,
                  prediction_units: int = 640, prediction_num_layers: int = 1, joint_dim: int = 640,
-                 augmentation: keras.layers.Layer | Sequence[keras.layers.Layer] | None = None, **kwargs):
+                 augmentation: keras.layers.Layer | Sequence[keras.layers.Layer] | None = None,
+                 l2_weight: float = DEFAULT_L2_WEIGHT, **kwargs):
         super().__init__(**kwargs)
         if int(num_mel_bins) < 1:
             raise ValueError(f"ContextNetTransducer: num_mel_bins must be >= 1, got {num_mel_bins}")
@@ -62,6 +65,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
         self.prediction_num_layers = int(prediction_num_layers)
         self.joint_dim = int(joint_dim)
         self.augmentation = list(augmentation) if isinstance(augmentation, (list, tuple)) else augmentation
+        self.l2_weight = float(l2_weight)
         self.encoder = ContextNetEncoder(alpha=self.alpha, kernel_size=self.kernel_size,
                                          downsample_blocks=self.downsample_blocks, se=self.se,
                                          se_context_window=self.se_context_window, name="encoder",
@@ -138,7 +142,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                   "se_context_window": self.se_context_window,
                   "prediction_embedding_dim": self.prediction_embedding_dim,
                   "prediction_units": self.prediction_units, "prediction_num_layers": self.prediction_num_layers,
-                  "joint_dim": self.joint_dim,
+                  "joint_dim": self.joint_dim, "l2_weight": self.l2_weight,
                   "augmentation": None if self.augmentation is None
                   else keras.saving.serialize_keras_object(self.augmentation)}
         return config

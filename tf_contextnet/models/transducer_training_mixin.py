@@ -7,18 +7,59 @@ returned loss (the ``loss`` entry of ``fit``'s history) and apply loss scaling u
 
 from __future__ import annotations
 
-from tf_contextnet.losses.transducer_objective import transducer_compute_loss
+from typing import Any, Callable
+
+import tensorflow as tf
+
+from tf_contextnet.losses.transducer_objective import (l2_penalty, l2_variables, scale_for_replicas,
+                                                       transducer_compute_loss)
+
+DEFAULT_L2_WEIGHT = 1e-6
 
 
 class TransducerTrainingMixin:
     """Gives a transducer model the paper's training loss (RNN-T NLL + L2 on kernels).
 
-    ``l2_weight`` (paper: 1e-6) is a training option, not architecture: set the attribute before
-    ``compile`` (``model.l2_weight = 0.0`` disables the term).
+    ``l2_weight`` (paper: 1e-6) is λ of the L2 term; ``ContextNetTransducer`` takes it as a
+    constructor argument and saves it in its config, other models may set the attribute
+    (``model.l2_weight = 0.0`` disables the term; this class attribute is the default).
+
+    A loss given to ``compile(loss=...)`` takes precedence over the built-in NLL: it is called as
+    ``loss(y_true, y_pred, sample_weight)`` with ``y_true`` the data's ``y`` when there is one,
+    otherwise the batch dict ``x`` (so ``RnntLoss`` reads ``labels`` and ``label_lengths`` from it),
+    and ``y_pred`` the model's output dict. The L2 term and ``model.losses`` are added to it,
+    divided by the replicas in sync; the compiled loss scales itself for distribution, as every
+    Keras loss with a mean reduction does. Only one loss object (a ``keras.losses.Loss`` or a
+    callable returning the scalar loss) is accepted: a name such as ``"mse"`` or a list or dict of
+    losses (one per output) cannot apply to the transducer's output dict and is refused.
     """
 
-    l2_weight: float = 1e-6
+    l2_weight: float = DEFAULT_L2_WEIGHT
+
+    def compile(self, optimizer="rmsprop", loss=None, *args, **kwargs):
+        """``keras.Model.compile``; a ``loss`` that cannot apply to the output dict is refused here."""
+        if loss is not None:
+            compiled_loss_function(loss, type(self).__name__)
+        super().compile(optimizer, loss, *args, **kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The batch's scalar loss; ``y`` and ``sample_weight`` are unused (labels travel in ``x``)."""
-        return transducer_compute_loss(self, x, y_pred, l2_weight=self.l2_weight)
+        """The batch's scalar float32 loss (labels travel in ``x`` unless the data has a ``y``)."""
+        compiled = getattr(self, "loss", None)
+        if compiled is None:
+            return transducer_compute_loss(self, x, y_pred, l2_weight=self.l2_weight)
+        data_term = compiled_loss_function(compiled, type(self).__name__)(
+            x if y is None else y, y_pred, sample_weight)
+        regular = l2_penalty(l2_variables(self), self.l2_weight)
+        if self.losses:
+            regular += tf.add_n([tf.cast(extra, tf.float32) for extra in self.losses])
+        return tf.cast(data_term, tf.float32) + scale_for_replicas(regular)
+
+
+def compiled_loss_function(loss: Any, model_name: str) -> Callable:
+    """The callable given as ``compile(loss=...)``; a ``TypeError`` naming the model for anything else."""
+    if isinstance(loss, (str, list, tuple, dict)) or not callable(loss):
+        raise TypeError(f"{model_name}: compile(loss=...) must be one loss object for the transducer's output "
+                        f"dict, called as loss(y_true, y_pred, sample_weight) -> scalar (e.g. "
+                        f"tf_contextnet.losses.RnntLoss()); got {loss!r}. Omit loss= to train with the "
+                        f"built-in objective")
+    return loss
