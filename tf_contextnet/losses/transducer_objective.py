@@ -2,7 +2,7 @@
 
 Shapes: B batch, T' encoder frames, U labels, V vocabulary (blank 0 included).
 
-    loss = mean_b NLL_b  +  λ · Σ_{w ∈ kernels} ‖w‖²  +  Σ model.losses
+    loss = mean_b NLL_b  [+ c · mean_b CTC_b]  +  λ · Σ_{w ∈ kernels} ‖w‖²  +  Σ model.losses
 
 ``NLL_b`` is the RNN-T negative log-likelihood of utterance b (``tf_contextnet.losses.rnnt_loss``,
 computed from logits cast to float32 so that mixed precision never reaches the log-softmax);
@@ -10,7 +10,8 @@ computed from logits cast to float32 so that mixed precision never reaches the l
 (dense/conv/depthwise/pointwise/recurrent kernels and embeddings; not biases, not BN/LN scales) so
 that the model's own layers need no regularizer arguments. The total is divided by the number of
 replicas in sync, as Keras' own ``compute_loss`` does, so that gradients summed across replicas
-equal the gradient of the global-batch mean.
+equal the gradient of the global-batch mean. ``CTC_b`` (``tf_contextnet.losses.ctc_loss``) is the
+auxiliary CTC loss of a model with ``ctc_weight`` c > 0 on its ``ctc_logits`` output ``[B, T', V]``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Iterable, Mapping
 import keras
 import tensorflow as tf
 
+from tf_contextnet.losses.ctc_loss import ctc_loss
 from tf_contextnet.losses.rnnt_loss import rnnt_loss
 
 L2_WEIGHT_SUFFIXES = ("kernel", "embeddings")
@@ -63,6 +65,10 @@ def transducer_compute_loss(model: keras.Model, x: Mapping[str, tf.Tensor], y_pr
     per_example = rnnt_loss(tf.cast(y_pred["logits"], tf.float32), x["labels"],
                             y_pred["logit_lengths"], y_pred["label_lengths"], blank=0)
     loss = tf.reduce_mean(tf.cast(per_example, tf.float32))
+    ctc_weight = float(getattr(model, "ctc_weight", 0.0) or 0.0)
+    if ctc_weight > 0 and "ctc_logits" in y_pred:
+        ctc = ctc_loss(y_pred["ctc_logits"], x["labels"], y_pred["logit_lengths"], y_pred["label_lengths"])
+        loss += ctc_weight * tf.reduce_mean(ctc)
     loss += l2_penalty(l2_variables(model), l2_weight)
     if model.losses:
         loss += tf.add_n([tf.cast(extra, tf.float32) for extra in model.losses])

@@ -41,7 +41,10 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
     ``from_preset("contextnet_s" | "contextnet_m" | "contextnet_l", vocabulary_size=V, **overrides)``
     builds the paper's sizes (see ``tf_contextnet.models.presets``). ``l2_weight`` is λ of the
     training objective's L2 term on kernels (paper: 1e-6; 0 disables it), saved in the config;
-    ``model.l2_weight = x`` changes it before ``compile``.
+    ``model.l2_weight = x`` changes it before ``compile``. ``ctc_weight > 0`` adds an auxiliary CTC
+    head (a Dense from the encoder output to V, blank 0) whose loss, times the weight, joins the
+    training objective (ESPnet's and icefall's recipe for a faster start); ``call`` then also
+    returns ``"ctc_logits" [B, T', V]``. 0 (the paper, the presets' default) adds nothing.
     """
 
     def __init__(self, vocabulary_size: int, num_mel_bins: int = 80, alpha: float = 1.0, kernel_size: int = 5,
@@ -49,7 +52,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                  se_context_window: int | None = None, prediction_embedding_dim: int = 640,
                  prediction_units: int = 640, prediction_num_layers: int = 1, joint_dim: int = 640,
                  augmentation: keras.layers.Layer | Sequence[keras.layers.Layer] | None = None,
-                 l2_weight: float = DEFAULT_L2_WEIGHT, **kwargs):
+                 l2_weight: float = DEFAULT_L2_WEIGHT, ctc_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if int(num_mel_bins) < 1:
             raise ValueError(f"ContextNetTransducer: num_mel_bins must be >= 1, got {num_mel_bins}")
@@ -66,6 +69,9 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
         self.joint_dim = int(joint_dim)
         self.augmentation = list(augmentation) if isinstance(augmentation, (list, tuple)) else augmentation
         self.l2_weight = float(l2_weight)
+        if not float(ctc_weight) >= 0:
+            raise ValueError(f"ContextNetTransducer: ctc_weight must be >= 0, got {ctc_weight}")
+        self.ctc_weight = float(ctc_weight)
         self.encoder = ContextNetEncoder(alpha=self.alpha, kernel_size=self.kernel_size,
                                          downsample_blocks=self.downsample_blocks, se=self.se,
                                          se_context_window=self.se_context_window, name="encoder",
@@ -75,6 +81,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                                             name="prediction", dtype=self.dtype_policy)
         self.joint = JointNetwork(self.vocabulary_size, joint_dim=self.joint_dim, name="joint",
                                   dtype=self.dtype_policy)
+        self.ctc_head = (keras.layers.Dense(self.vocabulary_size, name="ctc_head", dtype=self.dtype_policy)
+                         if self.ctc_weight > 0 else None)
 
     @classmethod
     def from_preset(cls, name: str, vocabulary_size: int, **overrides: Any) -> "ContextNetTransducer":
@@ -87,6 +95,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
         self.encoder.build(((None, None, self.num_mel_bins), (None,)))
         self.prediction.build(((None, None), (None,)))
         self.joint.build(((None, None, self.encoder.output_dim), (None, None, self.prediction_units)))
+        if self.ctc_head is not None:
+            self.ctc_head.build((None, None, self.encoder.output_dim))
         self.built = True
 
     def transcribe(self, features: tf.Tensor, lengths: tf.Tensor, training=False) -> tuple[tf.Tensor, tf.Tensor]:
@@ -132,8 +142,11 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                 features, lengths = layer((features, lengths), training=True)
         encoded, logit_lengths = self.transcribe(features, lengths, training=training)
         predicted, _ = self.predict_labels(inputs["labels"], inputs["label_lengths"], training=training)
-        return {"logits": self.join(encoded[:, :, None, :], predicted[:, None, :, :]), "logit_lengths": logit_lengths,
-                "label_lengths": tf.cast(inputs["label_lengths"], tf.int32)}
+        outputs = {"logits": self.join(encoded[:, :, None, :], predicted[:, None, :, :]),
+                   "logit_lengths": logit_lengths, "label_lengths": tf.cast(inputs["label_lengths"], tf.int32)}
+        if self.ctc_head is not None:
+            outputs["ctc_logits"] = self.ctc_head(encoded)
+        return outputs
 
     def get_config(self):
         config = {**super().get_config(), "vocabulary_size": self.vocabulary_size,
@@ -142,7 +155,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                   "se_context_window": self.se_context_window,
                   "prediction_embedding_dim": self.prediction_embedding_dim,
                   "prediction_units": self.prediction_units, "prediction_num_layers": self.prediction_num_layers,
-                  "joint_dim": self.joint_dim, "l2_weight": self.l2_weight,
+                  "joint_dim": self.joint_dim, "l2_weight": self.l2_weight, "ctc_weight": self.ctc_weight,
                   "augmentation": None if self.augmentation is None
                   else keras.saving.serialize_keras_object(self.augmentation)}
         return config
