@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Greedy-decode LibriSpeech dev/test clean/other with a trained ContextNet and report WER.
+"""Decode LibriSpeech dev/test clean/other with a trained ContextNet and report WER (``contextnet evaluate``'s code).
 
 Usage:
     python recipes/librispeech/decode.py --model exp/contextnet_s --data data/librispeech \
@@ -7,8 +7,9 @@ Usage:
 
 Reads the model directory MODEL (written by train.py or ``contextnet train``) and
 DATA/tfrecords/<split>/ (written by prepare.sh); prints a markdown table of WER per split and
-writes it to MODEL/results.md, with the per-utterance hypotheses in MODEL/decode/<split>.tsv.
-No language model (the paper's "no LM" column).
+writes it to MODEL/results.md, with per-utterance results and an icefall-style errs file in
+MODEL/decode/<split>/. References are the raw transcripts of the records (normalised like the
+hypotheses); no utterance is skipped. No language model (the paper's "no LM" column).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--splits", default=SPLITS, help="comma-separated TFRecord folders to decode")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-symbols-per-frame", type=int, default=4)
+    parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
     return parser.parse_args(argv)
 
 
@@ -38,30 +40,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: TFRecord folder(s) missing under {args.data / 'tfrecords'}: {', '.join(missing)}; "
               "run prepare.sh first", file=sys.stderr)
         return 2
-    from tf_contextnet.data import make_dataset
-    from tf_contextnet.decoding import make_greedy_decoder
-    from tf_contextnet.metrics import character_errors, word_errors
-    from tf_contextnet.inference import load_model_directory, transcribe_dataset
+    from tf_contextnet.inference import load_model_directory
+    from tf_contextnet.inference.evaluate import evaluate, make_decoder, utterances_from_records
 
     try:
         loaded = load_model_directory(args.model)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    decode = make_greedy_decoder(loaded.model, args.max_symbols_per_frame)
+    decode, decoder = make_decoder(loaded.model, args.beam, args.max_symbols_per_frame)
     rows = []
-    (args.model / "decode").mkdir(parents=True, exist_ok=True)
     for split in splits:
-        dataset = make_dataset(args.data / "tfrecords" / split, loaded.tokenizer, args.batch_size, shuffle=False,
-                               feature_extractor=loaded.feature_extractor, normalization=loaded.normalization,
-                               on_unknown="skip")
-        references, hypotheses = transcribe_dataset(decode, dataset, loaded.tokenizer)
-        wer, cer = word_errors(references, hypotheses), character_errors(references, hypotheses)
-        rows.append(f"| {split} | {len(references)} | {100 * wer.rate:.2f} | {100 * cer.rate:.2f} |")
-        (args.model / "decode" / f"{split}.tsv").write_text(
-            "reference\thypothesis\n" + "".join(f"{r}\t{h}\n" for r, h in zip(references, hypotheses)),
-            encoding="utf-8")
-    table = "\n".join(["| split | utterances | WER % (greedy, no LM) | CER % |", "|---|---|---|---|", *rows])
+        records = args.data / "tfrecords" / split
+        report = evaluate(loaded, utterances_from_records(records), decode, records=records,
+                          batch_size=args.batch_size, decoder_name=decoder, name=split)
+        report.write(args.model / "decode" / split)
+        print(report.format())
+        rows.append(f"| {split} | {len(report.results)} | {100 * report.words.rate:.2f} | "
+                    f"{100 * report.characters.rate:.2f} | {100 * report.sentences.rate:.2f} | "
+                    f"{len(report.unrepresentable)} |")
+    table = "\n".join([f"| split | utterances | WER % ({decoder}, no LM) | CER % | SER % | unrepresentable |",
+                       "|---|---|---|---|---|---|", *rows])
     (args.model / "results.md").write_text(table + "\n", encoding="utf-8")
     print(table)
     return 0

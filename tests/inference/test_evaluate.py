@@ -123,3 +123,21 @@ def test_cli_end_to_end(corpus, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["words"] == expected.words._asdict()
     assert (out / "errs.txt").is_file()
+
+
+@pytest.mark.slow
+def test_beam_with_lm_and_tune_fusion_end_to_end(corpus, tmp_path, capsys):
+    """Beam search + LM through the CLI (traced encoder), and the fusion grid on the same set."""
+    from tf_contextnet.decoding.language_model_training import train_language_model
+
+    model_dir, manifest, _ = corpus
+    loaded = load_model_directory(model_dir)
+    train_language_model(["zero one two three four five six seven eight nine"] * 20, loaded.tokenizer,
+                         tmp_path / "lm", epochs=1, embedding_dim=4, units=8, num_layers=1, verbose=0)
+    assert main(["evaluate", "--model", str(model_dir), "--manifest", str(manifest), "--beam", "2", "--lm",
+                 str(tmp_path / "lm"), "--lm-weight", "0.3", "--out", str(tmp_path / "e"), "--quiet"]) == 0
+    assert "modified beam search (beam 2) + LSTM LM (weight 0.3" in capsys.readouterr().out
+    assert main(["tune-fusion", "--model", str(model_dir), "--lm", str(tmp_path / "lm"), "--manifest", str(manifest),
+                 "--beam", "2", "--lm-weights", "0,0.5", "--length-bonuses", "0", "--out", str(tmp_path / "f"),
+                 "--quiet"]) == 0
+    assert len((tmp_path / "f" / "fusion.tsv").read_text().splitlines()) == 3

@@ -100,4 +100,5 @@ def test_recipe_end_to_end_on_a_tiny_fixture(tmp_path: Path, librispeech_audio_d
     table = (model / "results.md").read_text()
     for split in ("dev-clean", "test-clean", "test-other"):
         assert f"| {split} | 2 |" in table
-        assert len((model / "decode" / f"{split}.tsv").read_text().splitlines()) == 3
+        assert len((model / "decode" / split / "results.jsonl").read_text().splitlines()) == 2
+        assert (model / "decode" / split / "errs.txt").read_text().startswith("%WER = ")

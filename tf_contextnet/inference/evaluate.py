@@ -184,6 +184,11 @@ def score_utterance(uid: str, reference: str, hypothesis: str, normalizer: Calla
                            tuple(unknown_symbols))
 
 
+def unrepresentable(tokenizer, text: str) -> list[str]:
+    """The parts of (normalised) ``text`` the tokenizer cannot represent."""
+    return tokenizer.unknown_symbols(text) if text else []
+
+
 def utterances_from_manifest(path: str | os.PathLike) -> list[Utterance]:
     """The manifest's utterances (raw transcripts, speakers, absolute audio paths)."""
     entries = read_manifest(path)
@@ -272,6 +277,18 @@ def _check_records_cover(utterances: Sequence[Utterance], records) -> None:
         raise ValueError(f"{len(missing)} utterance(s) are not in the records {records}: {missing[:10]}")
 
 
+def waveform_batches(loaded: ModelDirectory, utterances: Sequence[Utterance], *, records=None, batch_size: int = 16
+                     ) -> Iterator[tuple[list[Utterance], tf.Tensor, tf.Tensor]]:
+    """``(utterances, waveform [B, N] float32, lengths [B])`` batches at the model's sample rate, every
+    utterance once (audio files, or ``records`` by id)."""
+    if records is not None:
+        _check_records_cover(utterances, records)
+    sample_rate = int(loaded.config.get("sample_rate", 16000))
+    for batch in _batches(_audio(utterances, records, sample_rate), batch_size):
+        waveform, lengths = _pad([w for _, w in batch])
+        yield [u for u, _ in batch], waveform, lengths
+
+
 def evaluate(loaded: ModelDirectory, utterances: Sequence[Utterance], decode: Decoder, *, records=None,
              batch_size: int = 16, normalizer: Callable[[str], str] | None = None, decoder_name: str = "greedy",
              name: str = "", progress: bool = True) -> EvaluationReport:
@@ -291,16 +308,13 @@ def evaluate(loaded: ModelDirectory, utterances: Sequence[Utterance], decode: De
     if not utterances:
         raise ValueError("nothing to evaluate: no utterances")
     normalizer = normalizer or TextNormalizer()
-    if records is not None:
-        _check_records_cover(utterances, records)
     sample_rate = int(loaded.config.get("sample_rate", 16000))
     tokenizer = loaded.tokenizer
     results: dict[str, UtteranceResult] = {}
     seconds = 0.0
     warm = False
     bar = tqdm(total=len(utterances), unit="utt", desc=f"evaluate {name}".strip(), disable=not progress)
-    for batch in _batches(_audio(utterances, records, sample_rate), batch_size):
-        waveform, lengths = _pad([w for _, w in batch])
+    for batch, waveform, lengths in waveform_batches(loaded, utterances, records=records, batch_size=batch_size):
         if not warm:  # trace the graphs outside the timed region
             decode(*waveform_features(loaded, waveform, lengths))
             warm = True
@@ -308,11 +322,10 @@ def evaluate(loaded: ModelDirectory, utterances: Sequence[Utterance], decode: De
         tokens, _ = decode(*waveform_features(loaded, waveform, lengths))
         tokens = tokens.numpy()
         seconds += time.perf_counter() - start
-        for (u, w), text in zip(batch, tokenizer.decode_to_python(tokens)):
-            reference = normalizer(u.transcript)
-            unknown = tokenizer.unknown_symbols(reference) if reference else []
+        for u, samples, text in zip(batch, lengths.numpy(), tokenizer.decode_to_python(tokens)):
             results[u.uid] = score_utterance(u.uid, u.transcript, text, normalizer, speaker=u.speaker,
-                                             seconds=w.shape[0] / sample_rate, unknown_symbols=unknown)
+                                             seconds=samples / sample_rate,
+                                             unknown_symbols=unrepresentable(tokenizer, normalizer(u.transcript)))
         bar.update(len(batch))
     bar.close()
     ordered = [results[u.uid] for u in utterances]

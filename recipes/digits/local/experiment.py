@@ -15,8 +15,9 @@ from local.time_budget import TimeBudget, spent_seconds
 from tf_contextnet.data import make_dataset, read_manifest
 from tf_contextnet.decoding import make_greedy_decoder
 from tf_contextnet.features import FrequencyWarp, LogMelSpectrogram, PerUtteranceNormalization, SpecAugment
-from tf_contextnet.inference import save_model_directory, transcribe_dataset
-from tf_contextnet.metrics import ErrorCounts, word_errors
+from tf_contextnet.inference import ModelDirectory, save_model_directory
+from tf_contextnet.inference.evaluate import evaluate, utterances_from_records
+from tf_contextnet.metrics import ErrorCounts
 from tf_contextnet.models import ContextNetTransducer
 from tf_contextnet.text import load_tokenizer, train_tokenizer
 from tf_contextnet.training import (NonFiniteLossGuard, ValidationErrorRates,
@@ -115,22 +116,26 @@ def _rate(counts) -> str:
 
 def stage_evaluate(model: keras.Model, tokenizer, folders: dict[str, Path], summary: dict,
                    args: argparse.Namespace) -> str:
-    """Greedy WER per held-out speaker, isolated and connected; writes ``out/results.md``."""
+    """Greedy WER per held-out speaker, isolated and connected, scored by ``tf_contextnet.inference.evaluate``
+    against the raw transcripts; writes ``out/results.md``, ``out/errors.tsv`` and ``out/eval/<split>-<speaker>/``."""
     extractor, normalization = front_end()
     decode = make_greedy_decoder(model)
+    loaded = ModelDirectory(model, tokenizer, {"sample_rate": extractor.sample_rate}, extractor, normalization)
     rows, totals = [], {"test_isolated": [0, 0], "test_connected": [0, 0]}
     errors = []
     for speaker in summary["test_speakers"]:
         cells = []
         for split in ("test_isolated", "test_connected"):
-            dataset = make_dataset(folders[f"{split}/{speaker}"], tokenizer, 32, shuffle=False,
-                                   feature_extractor=extractor, normalization=normalization)
-            references, hypotheses = transcribe_dataset(decode, dataset, tokenizer)
-            counts = word_errors(references, hypotheses)
+            records = folders[f"{split}/{speaker}"]
+            report = evaluate(loaded, utterances_from_records(records), decode, records=records, batch_size=32,
+                              name=f"{split}-{speaker}", progress=False)
+            report.write(args.out / "eval" / f"{split}-{speaker}")
+            counts = ErrorCounts(report.words.edits, report.words.reference_length)
             totals[split][0] += counts.edits
             totals[split][1] += counts.length
             cells.append(_rate(counts))
-            errors += [f"{speaker}\t{split}\t{r}\t{h}" for r, h in zip(references, hypotheses) if r != h]
+            errors += [f"{speaker}\t{split}\t{r.scored_reference}\t{r.scored_hypothesis}"
+                       for r in report.results if r.words.edits]
         rows.append(f"| {speaker} | {cells[0]} | {cells[1]} |")
     overall = [_rate(ErrorCounts(*totals[s])) for s in ("test_isolated", "test_connected")]
     spent = spent_seconds(args.out / "train" / "time_spent.json") / 60
