@@ -5,7 +5,9 @@ Re-running the same configuration after a kill resumes from ``OUT/backup`` (see 
 
 Directory ``OUT`` afterwards: ``model.keras``, ``tokenizer/``, ``config.json`` (the model
 directory read by ``contextnet transcribe``), plus ``backup/``, ``checkpoints/``, ``logs/``
-(TensorBoard) and ``history.json``.
+(TensorBoard, and ``metrics.csv``: one row per epoch, see ``MetricsCsvLogger``), ``history.json``
+and, with a time budget, ``time_spent.json``. SIGINT/SIGTERM and the end of the budget stop
+training cleanly after the current step; the model directory is written as after a finished run.
 """
 
 from __future__ import annotations
@@ -14,18 +16,23 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import time
 from typing import Any, Sequence
 
 import keras
 
 from tf_contextnet.training.batch_norm_statistics import recompute_batch_norm_statistics
+from tf_contextnet.training.budget_schedule import BudgetSchedule
 from tf_contextnet.training.checkpointing import checkpoint_callbacks
 from tf_contextnet.inference.model_directory import TOKENIZER_DIR, save_model_directory
+from tf_contextnet.training.metrics_csv_logger import MetricsCsvLogger
 from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError, NonFiniteLossGuard
 from tf_contextnet.training.optimizer import make_optimizer
 from tf_contextnet.training.precision import set_precision
+from tf_contextnet.training.stop_on_signal import StopOnSignal
 from tf_contextnet.training.strategies import get_strategy
+from tf_contextnet.training.time_budget import TimeBudget
 from tf_contextnet.training.validation_error_rates import ValidationErrorRates
 from tf_contextnet.training.variational_noise import VariationalNoise
 from tf_contextnet.training.warmup_schedule import WarmupSchedule
@@ -43,6 +50,13 @@ class TrainingConfig:
     Model: ``preset`` (contextnet_s/m/l) with ``model_options`` overrides (e.g. ``alpha``).
     ``precise_bn_batches > 0`` recomputes the batch-norm statistics from that many training
     batches after ``fit`` (worth it for short runs; see ``batch_norm_statistics``).
+    ``bucket_boundaries``: seconds, or ``"auto"`` (the quartiles of the training durations).
+    ``spec_augment``: ``True`` (the paper's masks), ``False``, or a dict of ``SpecAugment`` arguments.
+    ``minutes``: a wall-clock training budget (resumed runs count; graph tracing, validation and
+    dev decoding count, data preparation does not). With it, ``fit`` stops when the budget is
+    spent and the learning rate follows ``BudgetSchedule`` (warm-up, then a linear decay to
+    ``final_learning_rate_fraction`` of the peak at the end of the budget) instead of the
+    paper's inverse square root.
     """
 
     train: Any
@@ -56,11 +70,11 @@ class TrainingConfig:
     epochs: int = 100
     steps_per_epoch: int | None = None
     batch_size: int = 8
-    bucket_boundaries: Sequence[float] | None = None
+    bucket_boundaries: Sequence[float] | str | None = None
     max_duration: float | None = None
     max_label_length: int | None = None
     normalization: str = "per-utterance"
-    spec_augment: bool = True
+    spec_augment: bool | dict = True
     peak_learning_rate: float = 0.0025
     warmup_steps: int = 15000
     decay_exponent: float = 0.5
@@ -78,6 +92,8 @@ class TrainingConfig:
     precise_bn_batches: int = 0
     seed: int = 0
     cache: bool = True
+    minutes: float | None = None
+    final_learning_rate_fraction: float = 0.05
     verbose: int | str = "auto"
 
 
@@ -122,8 +138,30 @@ def build_model(config: TrainingConfig, vocabulary_size: int) -> keras.Model:
 
     options = dict(config.model_options)
     if config.spec_augment and "augmentation" not in options:
-        options["augmentation"] = SpecAugment(seed=config.seed)
+        masks = config.spec_augment if isinstance(config.spec_augment, dict) else {}
+        options["augmentation"] = SpecAugment(seed=config.seed, **masks)
     return ContextNetTransducer.from_preset(config.preset, vocabulary_size, **options)
+
+
+def auto_bucket_boundaries(config: TrainingConfig, buckets: int = 4) -> list[float] | None:
+    """The training durations' quantiles (1/4, 2/4, 3/4 for 4 buckets), rounded to 0.1 s.
+
+    Batches of similar lengths waste little on padding. Under ``max_duration`` (TPU static
+    shapes need every boundary below it) longer boundaries are dropped; ``None`` when none is left.
+    """
+    import numpy as np
+
+    from tf_contextnet.data.dataset import read_metadata, resolve_files
+    from tf_contextnet.data.tfrecords import SAMPLE_RATE
+
+    seconds = np.array([row[1] for row in read_metadata(resolve_files(config.train))], np.float64) / SAMPLE_RATE
+    if seconds.size == 0:
+        return None
+    quantiles = np.quantile(seconds, np.arange(1, buckets) / buckets)
+    found = sorted({round(float(q), 1) for q in quantiles if q > 0.05})
+    if config.max_duration is not None:
+        found = [b for b in found if b < config.max_duration]
+    return found or None
 
 
 def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainingResult:
@@ -137,6 +175,11 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     tokenizer = _tokenizer(config)
     extractor, normalization = _front_end(config)
     tpu = config.strategy == "tpu"
+    if isinstance(config.bucket_boundaries, str):
+        if config.bucket_boundaries != "auto":
+            raise ValueError(f"bucket_boundaries must be seconds or 'auto', got {config.bucket_boundaries!r}")
+        config = dataclasses.replace(config, bucket_boundaries=auto_bucket_boundaries(config))
+        logger.info("duration buckets (s): %s", config.bucket_boundaries)
     # TPUs compile one program per shape: full batches padded to bucket boundaries and a fixed label length.
     common = dict(bucket_boundaries=config.bucket_boundaries, max_duration=config.max_duration,
                   max_label_length=config.max_label_length, feature_extractor=extractor,
@@ -151,12 +194,21 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
         model = build_model(config, tokenizer.vocabulary_size)
         model.l2_weight = config.l2_weight
         model(next(iter(train.take(1))))  # BackupAndRestore needs built weights
-        schedule = WarmupSchedule(config.peak_learning_rate, config.warmup_steps, config.decay_exponent)
+        if config.minutes is not None:
+            schedule = BudgetSchedule(config.peak_learning_rate, config.warmup_steps,
+                                      config.final_learning_rate_fraction)
+        else:
+            schedule = WarmupSchedule(config.peak_learning_rate, config.warmup_steps, config.decay_exponent)
         model.compile(optimizer=make_optimizer(schedule, global_clipnorm=config.global_clipnorm))
         model.optimizer.build(model.trainable_variables)
 
     guard = NonFiniteLossGuard()
-    callbacks: list[keras.callbacks.Callback] = [guard]
+    stopper = StopOnSignal()
+    callbacks: list[keras.callbacks.Callback] = [stopper, guard]
+    budget = None
+    if config.minutes is not None:
+        budget = TimeBudget(config.minutes * 60, os.path.join(config.out, "time_spent.json"), schedule=schedule)
+        callbacks.append(budget)
     if config.noise_stddev > 0:
         callbacks.append(VariationalNoise(config.noise_stddev, config.noise_start_step, seed=config.seed))
     callbacks += checkpoint_callbacks(config.out, config.backup_every_steps)
@@ -164,11 +216,14 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
         callbacks.append(ValidationErrorRates(valid, tokenizer, config.validate_every, config.max_symbols_per_frame,
                                               stop_at_wer=config.stop_at_wer))
     callbacks += list(extra_callbacks)
+    callbacks.append(MetricsCsvLogger(os.path.join(config.out, "logs", "metrics.csv"),
+                                      clock=None if budget is None else budget.elapsed))
     callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, "logs")))
 
     start = time.monotonic()
     try:
-        history = model.fit(train, validation_data=valid, epochs=config.epochs,
+        # shuffle=False: the dataset shuffles itself; Keras' default True only warns that it ignores it.
+        history = model.fit(train, validation_data=valid, epochs=config.epochs, shuffle=False,
                             steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=config.verbose)
     except NonFiniteLossError:
         # The weights are not finite any more; the guard ran before BackupAndRestore, so the last
@@ -180,6 +235,15 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     if guard.stopped:
         return TrainingResult(history.history, guard.message, seconds, steps)
     reason = "stopped early" if model.stop_training else "finished"
+    if model.stop_training:
+        # BackupAndRestore saves only every N steps: a clean stop (signal, budget) must resume from here.
+        for callback in callbacks:
+            if isinstance(callback, keras.callbacks.BackupAndRestore):
+                callback._save_model()
+    if stopper.received is not None:
+        reason = f"stopped by {signal.Signals(stopper.received).name}"
+    elif budget is not None and budget.elapsed() >= budget.seconds:
+        reason = f"time budget of {config.minutes:g} min spent"
     if config.precise_bn_batches > 0:
         plain = make_dataset(config.train, tokenizer, config.batch_size, shuffle=True, seed=config.seed + 1,
                              cache=False, **common)

@@ -1,0 +1,74 @@
+"""run_training with a time budget, SIGTERM, duration buckets and logs/metrics.csv (a tiny model)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+
+import keras
+import numpy as np
+import pytest
+import soundfile
+
+from tf_contextnet.training.metrics_csv_logger import COLUMNS
+from tf_contextnet.training.run_training import TrainingConfig, auto_bucket_boundaries, run_training
+
+TINY = {"alpha": 0.1, "prediction_embedding_dim": 16, "prediction_units": 16, "joint_dim": 16}
+
+
+def _records(tmp_path, seconds=(0.4, 0.6, 0.8, 1.0, 1.2, 1.4)):
+    from tf_contextnet.data import prepare
+
+    rows = ["path\tduration_s\ttranscript"]
+    rng = np.random.default_rng(0)
+    for i, s in enumerate(seconds):
+        path = tmp_path / f"u{i}.wav"
+        soundfile.write(str(path), rng.uniform(-0.3, 0.3, int(16000 * s)), 16000, subtype="PCM_16")
+        rows.append(f"{path.name}\t{s}\t{'ab'[i % 2]} c")
+    (tmp_path / "train.tsv").write_text("\n".join(rows) + "\n")
+    prepare(tmp_path / "train.tsv", tmp_path / "records", num_workers=1, progress=False)
+    return tmp_path / "records"
+
+
+class SendSigterm(keras.callbacks.Callback):
+    def __init__(self, at_step: int):
+        super().__init__()
+        self.at_step = at_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == self.at_step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.slow  # two traced training runs of a ContextNet: minutes on a loaded 2-core machine
+def test_sigterm_then_spent_budget_write_the_model_and_the_log(tmp_path):
+    records = _records(tmp_path)
+    out = tmp_path / "run"
+    config = TrainingConfig(train=str(records), out=str(out), tokenizer_kind="characters", vocabulary_size=10,
+                            model_options=TINY, epochs=50, steps_per_epoch=2, batch_size=2,
+                            bucket_boundaries="auto", spec_augment={"num_time_masks": 1, "freq_mask_param": 5},
+                            noise_stddev=0.0, minutes=10.0, verbose=0)
+    assert auto_bucket_boundaries(config) == [0.7, 0.9, 1.1]  # quartiles of 0.4..1.4 s
+    first = run_training(config, extra_callbacks=[SendSigterm(3)])
+    assert first.stopped_reason == "stopped by SIGTERM" and first.steps == 3
+    for name in ("model.keras", "config.json", "tokenizer/tokenizer.json", "time_spent.json", "history.json"):
+        assert (out / name).exists(), name
+    spent = json.loads((out / "time_spent.json").read_text())["train_seconds"]
+    assert 0 < spent < 600
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    # The same command with a budget already spent: one step, then a clean stop, the log appended.
+    second = run_training(TrainingConfig(**{**config.__dict__, "minutes": spent / 60 / 2}))
+    assert second.stopped_reason.startswith("time budget of")
+    assert second.steps == 4  # resumed from the backup written at the clean stop (step 3), one more step
+    with open(out / "logs" / "metrics.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == COLUMNS
+    body = [dict(zip(COLUMNS, r)) for r in rows[1:]]
+    assert [r["step"] for r in body] == ["2", "3", "4"]  # epoch 1, the interrupted epoch 2, the resumed one
+    assert all(r["val_wer"] == "" and r["val_loss"] == "" for r in body)  # no validation set: not measured
+    minutes = [float(r["minutes"]) for r in body]
+    assert minutes == sorted(minutes) and minutes[-1] >= spent / 60 - 1e-3
+    assert all(float(r["learning_rate"]) > 0 and float(r["loss"]) > 0 for r in body)
