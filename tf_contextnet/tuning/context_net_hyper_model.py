@@ -105,7 +105,8 @@ class ContextNetHyperModel(keras_tuner.HyperModel):
             model.compile(optimizer=make_optimizer(schedule, global_clipnorm=self._training("global_clipnorm")))
         return model
 
-    def _datasets(self):
+    def prepare_data(self) -> tuple[Any, Any]:
+        """``(train, valid)``, made on the first call (data errors surface here, before any trial)."""
         if self._data is None:
             self._data = self.datasets()
         return self._data
@@ -120,7 +121,7 @@ class ContextNetHyperModel(keras_tuner.HyperModel):
         if finished is not None:
             logger.info("trial in %s already finished; not training it again", trial_directory)
             return finished
-        train, valid = self._datasets()
+        train, valid = self.prepare_data()
         with self.strategy.scope():
             model(next(iter(train.take(1))))  # BackupAndRestore needs built weights and optimizer state
             model.optimizer.build(model.trainable_variables)

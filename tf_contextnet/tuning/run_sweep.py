@@ -213,10 +213,12 @@ def run_sweep(config: SweepConfig) -> SweepResult:
                                       config.steps_per_trial, strategy=get_strategy(config.strategy),
                                       backup_every_steps=config.backup_every_steps or min(100, steps_per_epoch),
                                       verbose=config.verbose)
+    role = _role()
+    if role != "chief":  # the chief serves the oracle and trains nothing
+        hypermodel.prepare_data()
     tuner = make_tuner(config.tuner, hypermodel, config.out, config.max_trials, epochs, project_name=PROJECT_NAME,
                        seed=training["seed"], hyperband_factor=config.hyperband_factor)
     tuner.search(epochs=epochs, verbose=0 if config.verbose == 0 else 1)
-    role = _role()
     project_dir = os.path.join(config.out, PROJECT_NAME)
     rows = collect_results(project_dir)
     if role == "worker":

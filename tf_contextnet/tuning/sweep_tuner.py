@@ -64,7 +64,14 @@ class SweepTunerMixin:
             write_trial_record(directory, record)
             raise keras_tuner.errors.FailedTrialError(f"skipped: {reason}")
         write_trial_record(directory, record)
-        return super().run_trial(trial, *args, trial_directory=directory, **kwargs)
+        try:
+            return super().run_trial(trial, *args, trial_directory=directory, **kwargs)
+        except Exception as error:
+            record = read_trial_record(directory) or record
+            if record.get("status") not in ("diverged", "completed"):
+                record.update(status="failed", reason=f"{type(error).__name__}: {error}")
+                write_trial_record(directory, record)
+            raise
 
 
 class _RandomSearch(SweepTunerMixin, keras_tuner.RandomSearch):
