@@ -276,3 +276,47 @@ def test_bad_input_gives_clear_error(kwargs, message):
     args.update(kwargs)
     with pytest.raises((ValueError, TypeError), match=message):
         rnnt_loss(**args)
+
+
+def _labels_case(bad_value: int):
+    """V = 5; example 0 holds ``bad_value`` at its second (valid) position, example 1 is valid and has
+    a 7 past its label length (padding, ignored)."""
+    rng = np.random.default_rng(11)
+    logits = rng.standard_normal((2, 4, 4, 5)).astype(np.float32)
+    labels = np.array([[1, bad_value, 2], [3, 7, 7]], np.int32)
+    return logits, labels, np.array([4, 3], np.int32), np.array([3, 1], np.int32)
+
+
+@pytest.mark.parametrize("bad_value,kind", [(9, ">= V"), (0, "blank"), (-2, "negative")])
+def test_invalid_labels_raise_in_graph_mode(bad_value, kind):
+    logits, labels, t_len, u_len = _labels_case(bad_value)
+    fn = tf.function(rnnt_loss)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"(?s)differ from blank=0.*V =.*5.*bad values.*\[{bad_value}\].*\[\[0 1\]\]"):
+        fn(logits, labels, t_len, u_len)
+    valid = labels.copy()
+    valid[0, 1] = 4
+    np.testing.assert_allclose(fn(logits, valid, t_len, u_len).numpy(),
+                               rnnt_loss(logits, valid, t_len, u_len).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(logit_lengths=np.array([5, 3], np.int32)), "logit_lengths must be <= T"),
+    (dict(label_lengths=np.array([3, 4], np.int32)), "label_lengths must be <= U"),
+])
+def test_bad_lengths_raise_in_graph_mode(kwargs, message):
+    logits, labels, t_len, u_len = _labels_case(4)
+    args = {"logits": logits, "labels": labels, "logit_lengths": t_len, "label_lengths": u_len, **kwargs}
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        tf.function(rnnt_loss)(**args)
+
+
+@pytest.mark.parametrize("bad_value", [9, 0])
+def test_invalid_label_under_xla_gives_nan_loss_and_zero_gradient(bad_value):
+    logits, labels, t_len, u_len = _labels_case(bad_value)
+    loss, grad = loss_and_grad(logits, labels, t_len, u_len, mode="xla")
+    assert np.isnan(loss[0])
+    assert np.isfinite(grad).all() and not grad[0].any()  # the weights stay finite
+    ref_loss, ref_grad = reference_loss_and_grad(logits[1], labels[1], t_len[1], u_len[1])
+    np.testing.assert_allclose(loss[1], ref_loss, rtol=1e-5)
+    np.testing.assert_allclose(grad[1], ref_grad, rtol=1e-4, atol=1e-6)

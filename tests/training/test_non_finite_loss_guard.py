@@ -53,3 +53,22 @@ def test_stop_mode_and_finite_training():
     history = model.fit(_poisoned_dataset(1, np.nan), epochs=3, verbose=0, callbacks=[guard]).history
     assert guard.stopped and "loss became nan" in guard.message and "batch 2" in guard.message
     assert len(history["loss"]) == 1 and model.optimizer.iterations.numpy() == 16 + 2
+
+
+def test_an_invalid_label_under_jit_compile_stops_transducer_training():
+    """XLA drops rnnt_loss's asserts: a label >= V gives a NaN loss (not a clipped, finite one), the guard
+    stops on it, and the weights stay finite (the bad example's gradient is zero)."""
+    from tiny_transducer import TinyTransducer, toy_batch
+
+    keras.utils.set_random_seed(0)
+    good = toy_batch(vocabulary_size=6)
+    labels = good["labels"].numpy()
+    labels[1, 0] = 6  # within label_lengths (2), one past the vocabulary
+    bad = dict(good, labels=tf.constant(labels))
+    data = tf.data.Dataset.from_tensors(good).repeat(2).concatenate(tf.data.Dataset.from_tensors(bad))
+    model = TinyTransducer(vocabulary_size=6)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), jit_compile=True)
+    guard = NonFiniteLossGuard()
+    with pytest.raises(NonFiniteLossError, match=r"(?s)loss became nan at epoch 1, batch 3 .*>= the vocabulary"):
+        model.fit(data, epochs=1, verbose=0, callbacks=[guard])
+    assert all(np.isfinite(w.numpy()).all() for w in model.weights)

@@ -51,7 +51,11 @@ def rnnt_loss(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf.Tensor,
             or float64); the log-softmax over ``V`` is fused inside. Padding (``t >= logit_lengths``
             or ``u > label_lengths``) must be finite and gets a zero gradient.
         labels: ``[B, U]`` integer label ids in ``[0, V)`` (``!= blank`` for valid positions),
-            anything past ``label_lengths`` is ignored.
+            anything past ``label_lengths`` is ignored. An invalid label within ``label_lengths``
+            raises: a ``ValueError`` eagerly, a ``tf.errors.InvalidArgumentError`` naming the bad
+            values in a ``tf.function``. Under XLA (``jit_compile=True``, TPU), where asserts are
+            dropped, that example's loss is NaN (and its gradient zero, so the weights stay finite)
+            for ``NonFiniteLossGuard`` to stop on.
         logit_lengths: ``[B]`` valid frames ``T_b``, ``1 <= T_b <= T``.
         label_lengths: ``[B]`` valid labels ``U_b``, ``0 <= U_b <= U``.
         blank: id of the blank symbol.
@@ -68,6 +72,11 @@ def rnnt_loss(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf.Tensor,
     logit_lengths = tf.cast(tf.convert_to_tensor(logit_lengths), tf.int32)
     label_lengths = tf.cast(tf.convert_to_tensor(label_lengths), tf.int32)
     _check_inputs(logits, labels, logit_lengths, label_lengths, blank)
+    if not tf.executing_eagerly() and not _in_xla_context():
+        with tf.control_dependencies(_graph_assertions(logits, labels, logit_lengths, label_lengths, blank)):
+            # every input waits for the checks, so that no op reads a bad value first
+            logits, labels = tf.identity(logits), tf.identity(labels)
+            logit_lengths, label_lengths = tf.identity(logit_lengths), tf.identity(label_lengths)
     return _rnnt_loss_with_grad(logits, labels, logit_lengths, label_lengths, int(blank))
 
 
@@ -108,6 +117,34 @@ def _check_inputs(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf.Tensor
         raise ValueError(f"rnnt_loss: valid labels must be in [0, V={shape[3]}) and differ from "
                          f"blank={blank}; got values in [{lab.min()}, {lab.max()}]"
                          f"{' including blank' if (lab == blank).any() else ''}")
+
+
+def _invalid_labels(labels: tf.Tensor, label_lengths: tf.Tensor, vocab: tf.Tensor, blank: int) -> tf.Tensor:
+    """``[B, U]`` bool: a label within ``label_lengths`` that is blank or outside ``[0, V)``."""
+    valid = tf.sequence_mask(label_lengths, tf.shape(labels)[1])
+    out_of_range = tf.logical_or(tf.logical_or(labels < 0, labels >= vocab), tf.equal(labels, blank))
+    return tf.logical_and(valid, out_of_range)
+
+
+def _graph_assertions(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf.Tensor,
+                      label_lengths: tf.Tensor, blank: int) -> list:
+    """The eager value checks as graph asserts; each message names the offending values."""
+    shape = tf.shape(logits)
+    invalid = _invalid_labels(labels, label_lengths, shape[3], blank)
+    where = tf.where(invalid)
+    return [
+        tf.debugging.assert_greater_equal(logit_lengths, 1, message="rnnt_loss: logit_lengths must be >= 1"),
+        tf.debugging.assert_less_equal(logit_lengths, shape[1],
+                                       message="rnnt_loss: logit_lengths must be <= T (the logits' frames)"),
+        tf.debugging.assert_non_negative(label_lengths, message="rnnt_loss: label_lengths must be >= 0"),
+        tf.debugging.assert_less_equal(label_lengths, shape[2] - 1,
+                                       message="rnnt_loss: label_lengths must be <= U (the logits' steps - 1)"),
+        tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(invalid)),
+            [f"rnnt_loss: valid labels must be in [0, V) and differ from blank={blank}; V =", shape[3],
+             "; bad values", tf.gather_nd(labels, where), "at [example, position]", where],
+            summarize=20, name="assert_valid_labels"),
+    ]
 
 
 def _in_xla_context() -> bool:
@@ -269,6 +306,7 @@ def _rnnt_loss_with_grad(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf
     t, u1 = shape[1], shape[2]
     next_label, label_index = _next_labels(labels, shape)
     valid = _valid_nodes(logit_lengths, label_lengths, t, u1)
+    invalid = tf.reduce_any(_invalid_labels(labels, label_lengths, shape[3], blank), axis=1)
 
     @tf.custom_gradient
     def loss_fn(logits_in):
@@ -279,6 +317,8 @@ def _rnnt_loss_with_grad(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf
         batch = tf.range(tf.shape(alpha)[1])
         last = tf.stack([logit_lengths - 1 + label_lengths, batch, label_lengths], 1)
         loss = -(tf.gather_nd(alpha, last) + tf.gather_nd(blank_sk, last))
+        # Invalid labels (only reachable where asserts are dropped, under XLA) make the loss NaN.
+        loss = tf.where(invalid, tf.constant(float("nan"), loss.dtype), loss)
 
         def grad_fn(upstream):
             terminal = _terminal_skewed(logit_lengths, label_lengths, n, u1)
@@ -291,7 +331,10 @@ def _rnnt_loss_with_grad(logits: tf.Tensor, labels: tf.Tensor, logit_lengths: tf
             post_blank = _unskew(tf.exp(base + blank_sk + beta_after_blank), t)
             post_label = _unskew(tf.exp(base + label_sk + beta_after_label), t)
             scale = tf.cast(upstream, post_blank.dtype)[:, None, None]
-            post_blank, post_label = post_blank * scale, post_label * scale
+            # tf.where, not a product: an invalid example's posteriors are NaN (its loss is).
+            keep = tf.logical_not(invalid)[:, None, None]
+            post_blank = tf.where(keep, post_blank * scale, tf.zeros_like(post_blank))
+            post_label = tf.where(keep, post_label * scale, tf.zeros_like(post_label))
             return _softmax_minus_posterior(logits_in, lse, post_blank + post_label, post_blank,
                                             post_label, next_label, label_index, blank)
 

@@ -42,7 +42,9 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         self.message = (f"training stopped: the loss became {float(loss)} at epoch {self._epoch + 1}, "
                         f"batch {batch + 1} (optimizer step {step}). Try a lower peak learning rate, a "
                         f"smaller gradient clip norm, float32 instead of float16, or check the data for "
-                        f"empty/too-long utterances (labels longer than the encoder frames).")
+                        f"empty/too-long utterances (labels longer than the encoder frames) and for label "
+                        f"ids that are blank (0) or >= the vocabulary size (under jit_compile, where the "
+                        f"loss's checks are dropped, such a label makes the loss NaN).")
         self.stopped = True
         self.model.stop_training = True
         if self.raise_error:
