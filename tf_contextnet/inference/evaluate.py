@@ -13,7 +13,8 @@ The rules (what makes the numbers trustworthy):
 - WER/CER are corpus rates (total edits / total reference length, ``tf_contextnet.metrics``); S/D/I
   come from one minimal alignment per utterance (``metrics.edit_alignment`` documents its tie-break);
 - RTF = seconds spent from waveform to token ids (front end + encoder + search; reading audio and
-  detokenising excluded) / seconds of audio, after one untimed warm-up batch that traces the graphs.
+  detokenising excluded) / seconds of audio, after an untimed warm-up that traces the graphs (two
+  calls of different shapes, so ``reduce_retracing`` needs no further trace).
 
 Python API (recipes call this, not the CLI)::
 
@@ -289,6 +290,14 @@ def waveform_batches(loaded: ModelDirectory, utterances: Sequence[Utterance], *,
         yield [u for u, _ in batch], waveform, lengths
 
 
+def _warm_up(loaded: ModelDirectory, decode: Decoder, waveform: tf.Tensor, lengths: tf.Tensor) -> None:
+    """Trace ``decode`` outside the timed region: once for this batch, once for a smaller, longer one, so that
+    ``reduce_retracing`` settles on one graph for any batch and length (no tracing inside the RTF)."""
+    decode(*waveform_features(loaded, waveform, lengths))
+    smaller = max(1, int(waveform.shape[0]) - 1)
+    decode(*waveform_features(loaded, tf.pad(waveform[:smaller], [[0, 0], [0, 1600]]), lengths[:smaller]))
+
+
 def evaluate(loaded: ModelDirectory, utterances: Sequence[Utterance], decode: Decoder, *, records=None,
              batch_size: int = 16, normalizer: Callable[[str], str] | None = None, decoder_name: str = "greedy",
              name: str = "", progress: bool = True) -> EvaluationReport:
@@ -315,8 +324,8 @@ def evaluate(loaded: ModelDirectory, utterances: Sequence[Utterance], decode: De
     warm = False
     bar = tqdm(total=len(utterances), unit="utt", desc=f"evaluate {name}".strip(), disable=not progress)
     for batch, waveform, lengths in waveform_batches(loaded, utterances, records=records, batch_size=batch_size):
-        if not warm:  # trace the graphs outside the timed region
-            decode(*waveform_features(loaded, waveform, lengths))
+        if not warm:
+            _warm_up(loaded, decode, waveform, lengths)
             warm = True
         start = time.perf_counter()
         tokens, _ = decode(*waveform_features(loaded, waveform, lengths))
