@@ -26,7 +26,7 @@ def test_time_budget_stops_and_counts_across_runs(tmp_path: Path, monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(time_budget.time, "monotonic", clock)
     state = tmp_path / "spent.json"
-    schedule = BudgetSchedule(1e-3, warmup_steps=1, final_fraction=0.0)
+    schedule = BudgetSchedule(1e-3, warmup_steps=1, final_fraction=0.0, decay_start=0.0)
     callback = time_budget.TimeBudget(60.0, state, save_every_seconds=10.0, schedule=schedule)
     callback.set_model(types.SimpleNamespace(stop_training=False))
     callback.on_train_begin()
@@ -56,14 +56,15 @@ def test_time_budget_stops_and_counts_across_runs(tmp_path: Path, monkeypatch):
         time_budget.TimeBudget(-1.0, state)
 
 
-@pytest.mark.parametrize("shape", ["linear", "cosine"])
-def test_budget_schedule_against_closed_form(shape):
+@pytest.mark.parametrize("shape, start", [("linear", 0.0), ("cosine", 0.0), ("linear", 0.4), ("cosine", 0.5)])
+def test_budget_schedule_against_closed_form(shape, start):
     peak, warmup, final = 3e-3, 100, 0.1
-    schedule = BudgetSchedule(peak, warmup, final, shape)
-    for progress in (0.0, 0.3, 0.75, 1.0):
+    schedule = BudgetSchedule(peak, warmup, final, shape, decay_start=start)
+    for progress in (0.0, 0.3, 0.45, 0.75, 1.0):
         schedule.set_progress(progress)
+        q = min(1.0, max(0.0, (progress - start) / (1 - start)))
         for step in (0, 49, 99, 500, 10_000):
-            d = 1 - progress if shape == "linear" else (1 + math.cos(math.pi * progress)) / 2
+            d = 1 - q if shape == "linear" else (1 + math.cos(math.pi * q)) / 2
             expected = peak * min(1.0, (step + 1) / warmup) * (final + (1 - final) * d)
             assert float(schedule(step)) == pytest.approx(expected, rel=1e-5)
     schedule.set_progress(1.0)
@@ -72,6 +73,8 @@ def test_budget_schedule_against_closed_form(shape):
     assert restored.get_config() == schedule.get_config()
     with pytest.raises(ValueError, match="shape"):
         BudgetSchedule(shape="exponential")
+    with pytest.raises(ValueError, match="decay_start"):
+        BudgetSchedule(decay_start=1.0)
     with pytest.raises(ValueError, match="final_fraction"):
         BudgetSchedule(final_fraction=1.5)
 
@@ -79,7 +82,7 @@ def test_budget_schedule_against_closed_form(shape):
 def test_budget_schedule_drives_an_optimizer():
     import keras
 
-    schedule = BudgetSchedule(1e-2, warmup_steps=2, final_fraction=0.0)
+    schedule = BudgetSchedule(1e-2, warmup_steps=2, final_fraction=0.0, decay_start=0.0)
     optimizer = keras.optimizers.SGD(learning_rate=schedule)
     variable = keras.Variable(np.zeros(1, np.float32))
     optimizer.build([variable])

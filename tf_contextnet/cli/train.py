@@ -60,8 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "durations; 'none': no bucketing")
     p.add_argument("--minutes", type=float, default=None,
                    help="wall-clock training budget (resumed runs count; graph tracing and validation count): "
-                        "stops when spent, and the learning rate decays linearly with the budget spent after the "
-                        "warm-up instead of the inverse square root")
+                        "stops when spent; after the warm-up the learning rate holds its peak for 40%% of the budget, "
+                        "then decays linearly to --final-lr-fraction of it (instead of the inverse square root)")
     p.add_argument("--final-lr-fraction", dest="final_learning_rate_fraction", type=float, default=0.05,
                    help="with --minutes: the learning rate at the end of the budget, as a fraction of the peak")
     p.add_argument("--max-duration", type=float, default=None, help="drop longer utterances (seconds)")

@@ -54,8 +54,8 @@ class TrainingConfig:
     ``spec_augment``: ``True`` (the paper's masks), ``False``, or a dict of ``SpecAugment`` arguments.
     ``minutes``: a wall-clock training budget (resumed runs count; graph tracing, validation and
     dev decoding count, data preparation does not). With it, ``fit`` stops when the budget is
-    spent and the learning rate follows ``BudgetSchedule`` (warm-up, then a linear decay to
-    ``final_learning_rate_fraction`` of the peak at the end of the budget) instead of the
+    spent and the learning rate follows ``BudgetSchedule`` (warm-up, the peak held for 40 % of the
+    budget, then a linear decay to ``final_learning_rate_fraction`` of the peak at its end) instead of the
     paper's inverse square root.
     """
 
