@@ -37,6 +37,10 @@ _EXPORTS = {
     "Transducer": "tf_contextnet.models",
     "TransducerParts": "tf_contextnet.models",
     "greedy_decode": "tf_contextnet.decoding",
+    "modified_beam_search": "tf_contextnet.decoding",
+    "LstmLanguageModel": "tf_contextnet.models",
+    "TextNormalizer": "tf_contextnet.text",
+    "evaluate_manifest": "tf_contextnet.inference",
     "word_error_rate": "tf_contextnet.metrics",
     "character_error_rate": "tf_contextnet.metrics",
 }
