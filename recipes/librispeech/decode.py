@@ -9,7 +9,8 @@ Reads the model directory MODEL (written by train.py or ``contextnet train``) an
 DATA/tfrecords/<split>/ (written by prepare.sh); prints a markdown table of WER per split and
 writes it to MODEL/results.md, with per-utterance results and an icefall-style errs file in
 MODEL/decode/<split>/. References are the raw transcripts of the records (normalised like the
-hypotheses); no utterance is skipped. No language model (the paper's "no LM" column).
+hypotheses); no utterance is skipped. ``--beam N`` uses modified beam search, ``--lm DIR --lm-weight λ
+--length-bonus β`` adds shallow fusion with an LSTM LM (``contextnet lm-train``, ``contextnet tune-fusion``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-symbols-per-frame", type=int, default=4)
     parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    parser.add_argument("--lm", type=Path, default=None, help="LM directory (`contextnet lm-train`) for shallow fusion")
+    parser.add_argument("--lm-weight", type=float, default=0.0)
+    parser.add_argument("--length-bonus", type=float, default=0.0)
     return parser.parse_args(argv)
 
 
@@ -40,15 +44,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: TFRecord folder(s) missing under {args.data / 'tfrecords'}: {', '.join(missing)}; "
               "run prepare.sh first", file=sys.stderr)
         return 2
+    from tf_contextnet.decoding.language_model_directory import load_language_model
     from tf_contextnet.inference import load_model_directory
     from tf_contextnet.inference.evaluate import evaluate, make_decoder, utterances_from_records
 
     try:
         loaded = load_model_directory(args.model)
+        lm = None if args.lm is None else load_language_model(args.lm, loaded.tokenizer)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    decode, decoder = make_decoder(loaded.model, args.beam, args.max_symbols_per_frame)
+    decode, decoder = make_decoder(loaded.model, args.beam, args.max_symbols_per_frame, lm, args.lm_weight,
+                                   args.length_bonus)
     rows = []
     for split in splits:
         records = args.data / "tfrecords" / split
@@ -59,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(f"| {split} | {len(report.results)} | {100 * report.words.rate:.2f} | "
                     f"{100 * report.characters.rate:.2f} | {100 * report.sentences.rate:.2f} | "
                     f"{len(report.unrepresentable)} |")
-    table = "\n".join([f"| split | utterances | WER % ({decoder}, no LM) | CER % | SER % | unrepresentable |",
+    table = "\n".join([f"| split | utterances | WER % ({decoder}) | CER % | SER % | unrepresentable |",
                        "|---|---|---|---|---|---|", *rows])
     (args.model / "results.md").write_text(table + "\n", encoding="utf-8")
     print(table)
