@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tiny_transducer import TinyTransducer, toy_batch  # noqa: E402
+from tiny_transducer import TinyTransducer  # noqa: E402
 
-from tf_contextnet.decoding import greedy_decode  # noqa: E402
-from tf_contextnet.metrics import character_error_rate, word_error_rate  # noqa: E402
 from tf_contextnet.text import CharacterTokenizer  # noqa: E402
 from tf_contextnet.training import ValidationErrorRates  # noqa: E402
 
@@ -27,29 +26,47 @@ def _tensorboard_tags(log_dir: Path) -> set[str]:
     return tags
 
 
-def test_logged_every_n_epochs_and_equal_to_a_direct_computation(tmp_path):
+REFERENCES = ["aaaaaa", "aaaa e", "e"]
+# The forced model emits one "a" per encoder frame (6, 5 and 4 frames), so against REFERENCES, counted by hand:
+# words: 0 + 2 ("aaaa"->"aaaaa", "e" deleted) + 1 = 3 edits over 4 words;
+# characters: 0 + 2 (" "->"a", "e" deleted) + 4 ("e"->"a", 3 inserted) = 6 edits over 13 characters.
+WER, CER = 3 / 4, 6 / 13
+
+
+def _forced_setup():
+    """A transducer whose joint always prefers "a" (output kernel 0, bias) and a validation set of REFERENCES."""
     tokenizer = CharacterTokenizer.train(["ab cd e"])
     keras.utils.set_random_seed(0)
     model = TinyTransducer(vocabulary_size=tokenizer.vocabulary_size)
-    batches = [toy_batch(vocabulary_size=tokenizer.vocabulary_size, seed=s) for s in range(2)]
-    model(batches[0])
-    model.compile(optimizer=keras.optimizers.Adam(0.01))
-    validation = tf.data.Dataset.from_tensor_slices(
-        {k: tf.concat([b[k] for b in batches], 0) for k in batches[0]}).batch(3)
-    callback = ValidationErrorRates(validation, tokenizer, every_n_epochs=2)
+    labels = tokenizer.encode(REFERENCES)
+    feature_lengths = tf.constant([12, 10, 8])
+    batch = {"features": tf.random.normal([3, 12, 5]) * tf.sequence_mask(feature_lengths, 12, tf.float32)[..., None],
+             "feature_lengths": feature_lengths, "labels": labels.to_tensor(),
+             "label_lengths": tf.cast(labels.row_lengths(), tf.int32)}
+    model(batch)
+    kernel, bias = model.joint_network.out.get_weights()
+    bias = np.zeros_like(bias)
+    bias[int(tokenizer.encode(["a"])[0][0])] = 5.0
+    model.joint_network.out.set_weights([np.zeros_like(kernel), bias])
+    model.compile(optimizer=keras.optimizers.SGD(0.0))  # fit leaves the forced weights as they are
+    return model, tokenizer, batch
+
+
+def test_logged_every_n_epochs_and_equal_to_hand_counted_rates(tmp_path):
+    model, tokenizer, batch = _forced_setup()
+    validation = tf.data.Dataset.from_tensor_slices(batch).batch(2)
+    callback = ValidationErrorRates(validation, tokenizer, every_n_epochs=2, max_symbols_per_frame=1)
     board = keras.callbacks.TensorBoard(str(tmp_path / "tb"))
-    history = model.fit(tf.data.Dataset.from_tensors(batches[0]).repeat(3), epochs=3, verbose=0,
+    history = model.fit(tf.data.Dataset.from_tensors(batch).repeat(3), epochs=3, verbose=0,
                         callbacks=[callback, board]).history
     assert len(history["loss"]) == 3
     assert len(history["val_wer"]) == 2  # after epoch 2 (every 2) and epoch 3 (the last)
-
-    refs, hyps = [], []
-    for batch in validation:
-        tokens, _ = greedy_decode(model, batch["features"], batch["feature_lengths"])
-        refs += tokenizer.decode_to_python(batch["labels"])
-        hyps += tokenizer.decode_to_python(tokens)
-    assert history["val_wer"][-1] == pytest.approx(word_error_rate(refs, hyps))
-    assert history["val_cer"][-1] == pytest.approx(character_error_rate(refs, hyps))
+    assert history["val_wer"] == pytest.approx([WER, WER])
+    assert history["val_cer"] == pytest.approx([CER, CER])
+    jiwer = pytest.importorskip("jiwer")
+    hypotheses = ["a" * 6, "a" * 5, "a" * 4]
+    assert WER == pytest.approx(jiwer.wer(REFERENCES, hypotheses))
+    assert CER == pytest.approx(jiwer.cer(REFERENCES, hypotheses))
     assert {"epoch_wer", "epoch_cer"} <= _tensorboard_tags(tmp_path / "tb" / "validation")
 
 
@@ -58,12 +75,10 @@ def test_every_n_epochs_must_be_positive():
         ValidationErrorRates(tf.data.Dataset.range(1), None, every_n_epochs=0)
 
 
-def test_stop_at_wer_stops_training():
-    tokenizer = CharacterTokenizer.train(["ab cd e"])
-    model = TinyTransducer(vocabulary_size=tokenizer.vocabulary_size)
-    batch = toy_batch(vocabulary_size=tokenizer.vocabulary_size)
-    model(batch)
-    model.compile(optimizer=keras.optimizers.Adam(0.01))
-    callback = ValidationErrorRates(tf.data.Dataset.from_tensors(batch), tokenizer, stop_at_wer=float("inf"))
-    history = model.fit(tf.data.Dataset.from_tensors(batch), epochs=5, verbose=0, callbacks=[callback]).history
-    assert len(history["loss"]) == 1 and len(history["val_wer"]) == 1
+@pytest.mark.parametrize("stop_at_wer,epochs_run", [(0.8, 1), (0.7, 3)])
+def test_stop_at_wer_stops_training_at_or_below_the_threshold(stop_at_wer, epochs_run):
+    model, tokenizer, batch = _forced_setup()
+    callback = ValidationErrorRates(tf.data.Dataset.from_tensors(batch), tokenizer, max_symbols_per_frame=1,
+                                    stop_at_wer=stop_at_wer)
+    history = model.fit(tf.data.Dataset.from_tensors(batch), epochs=3, verbose=0, callbacks=[callback]).history
+    assert len(history["loss"]) == epochs_run and history["val_wer"] == pytest.approx([WER] * epochs_run)
