@@ -24,6 +24,17 @@ from tiny_models import TinyRegressor, regression_dataset  # noqa: E402
 from tf_contextnet.training import VariationalNoise, get_strategy  # noqa: E402
 
 
+class NoisedSteps(keras.callbacks.Callback):
+    """Counts the steps that ran with weight noise (place it right after the ``VariationalNoise``)."""
+
+    def __init__(self, noise: VariationalNoise):
+        super().__init__()
+        self.noise, self.count = noise, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.count += self.noise._noised_step is not None
+
+
 def transducer_setup():
     from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
     from tf_contextnet.training import make_optimizer
@@ -64,10 +75,16 @@ def main(mode: str, out: str, model_kind: str = "tiny") -> None:
         else:
             model = TinyRegressor(units=6)
             model.compile(optimizer=keras.optimizers.Adam(0.01))
-    # weight noise from step 5 on: stateless per step, so every replica and worker draws the same ε
-    noise = VariationalNoise(stddev=0.05, start_step=5, layer_name="prediction_network")
-    history = model.fit(dataset, epochs=3 if model_kind == "tiny" else 1, verbose=0, callbacks=[noise])
+    # weight noise (stateless per step, so every replica and worker draws the same ε): the tiny model's
+    # layer by name from step 5 of 24, the transducer's prediction network by contract from step 1 of 4
+    if model_kind == "tiny":
+        noise = VariationalNoise(stddev=0.05, start_step=5, layer_name="prediction_network")
+    else:
+        noise = VariationalNoise(stddev=0.05, start_step=1)
+    noised = NoisedSteps(noise)
+    history = model.fit(dataset, epochs=3 if model_kind == "tiny" else 1, verbose=0, callbacks=[noise, noised])
     np.savez(out, replicas=strategy.num_replicas_in_sync, loss=np.array(history.history["loss"]),
+             noised_steps=noised.count,
              steps=int(model.optimizer.iterations.numpy()),
              trainable=np.array([w.trainable for w in model.weights]),
              **{f"w{i}": w.numpy() for i, w in enumerate(model.weights)})

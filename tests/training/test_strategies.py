@@ -79,6 +79,7 @@ def test_multi_worker_two_processes_train_identically(tmp_path, single_device):
     for a, ref in zip(w0, _weights(single_device)):
         np.testing.assert_allclose(a, ref, rtol=1e-4, atol=1e-5)
     assert int(np.load(outs[0])["steps"]) == int(np.load(single_device)["steps"]) == 24
+    assert int(np.load(outs[0])["noised_steps"]) == int(np.load(single_device)["noised_steps"]) == 19  # 5..23
     np.testing.assert_allclose(np.load(outs[0])["loss"], np.load(single_device)["loss"], rtol=1e-4)
 
 
@@ -86,6 +87,7 @@ def test_mirrored_two_logical_cpus_matches_single_device(tmp_path, single_device
     out = tmp_path / "mirrored.npz"
     _finish(_launch("mirrored", out))
     assert int(np.load(out)["replicas"]) == 2
+    assert int(np.load(out)["noised_steps"]) == 19
     for a, ref in zip(_weights(out), _weights(single_device)):
         np.testing.assert_allclose(a, ref, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np.load(out)["loss"], np.load(single_device)["loss"], rtol=1e-4)
@@ -96,9 +98,24 @@ def test_unknown_strategy_is_named():
         get_strategy("gpu")
 
 
-def test_shim_is_version_guarded():
+@pytest.mark.parametrize("version,affected", [("3.15.0", True), ("3.8.1", True), ("3.16.0", False),
+                                              ("4.0.0", False), ("2.15.0", False)])
+def test_shim_is_version_guarded(monkeypatch, version, affected):
+    """Patched only for the Keras versions checked (3.x up to 3.15); a newer Keras is left alone."""
+    import keras
+
+    from tf_contextnet.training import multi_worker_shim
+
     assert "20585" in UPSTREAM_ISSUE
-    assert is_affected()  # Keras 3.15 is the version the shim was written for; re-check on upgrade
+    monkeypatch.setattr(keras, "__version__", version)
+    monkeypatch.setattr(multi_worker_shim, "_applied", False)
+    assert is_affected() is affected
+    if not affected:
+        from keras.src.backend.tensorflow import trainer as tf_trainer
+
+        before = tf_trainer.reduce_per_replica
+        assert multi_worker_shim.apply_multi_worker_shim() is False
+        assert tf_trainer.reduce_per_replica is before  # nothing patched
 
 
 @pytest.mark.slow
@@ -111,6 +128,7 @@ def test_multi_worker_contextnet_transducer(tmp_path):
     outs = _multi_worker(tmp_path, model="transducer", timeout=1200)
     data = [np.load(o) for o in outs]
     assert int(data[0]["replicas"]) == 2 and int(data[0]["steps"]) == 4  # 16 examples, global batch 4
+    assert int(data[0]["noised_steps"]) == int(data[1]["noised_steps"]) == 3  # the contract's prediction network
     assert np.all(np.isfinite(data[0]["loss"]))
     trainable = data[0]["trainable"]
     assert trainable.sum() > 100
