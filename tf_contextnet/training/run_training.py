@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import time
+import warnings
 from typing import Any, Sequence
 
 import keras
@@ -222,9 +223,13 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
 
     start = time.monotonic()
     try:
-        # shuffle=False: the dataset shuffles itself; Keras' default True only warns that it ignores it.
-        history = model.fit(train, validation_data=valid, epochs=config.epochs, shuffle=False,
-                            steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=config.verbose)
+        with warnings.catch_warnings():
+            # Keras warns "input ran out of data" at the end of every pass over a dataset of unknown
+            # length (the validation set, a non-repeated training set): expected here, not a fault.
+            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+            # shuffle=False: the dataset shuffles itself; Keras' default True only warns that it ignores it.
+            history = model.fit(train, validation_data=valid, epochs=config.epochs, shuffle=False,
+                                steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=config.verbose)
     except NonFiniteLossError:
         # The weights are not finite any more; the guard ran before BackupAndRestore, so the last
         # backup and checkpoints are the last good state. Nothing is saved.

@@ -108,14 +108,19 @@ def averaged_weights(model, paths: list[Path]) -> list[np.ndarray]:
     return [(t / len(paths)).astype(np.float32) for t in total]
 
 
-def transcribe_manifest(loaded, entries, batch_size: int = 16, max_symbols_per_frame: int = 4) -> list[str]:
+def greedy_decoder(loaded, max_symbols_per_frame: int = 4):
+    """One traced greedy decoder per model: it reads the variables, so ``set_weights`` needs no retrace."""
+    from tf_contextnet.decoding import make_greedy_decoder
+
+    return make_greedy_decoder(loaded.model, max_symbols_per_frame)
+
+
+def transcribe_manifest(loaded, entries, decode, batch_size: int = 16) -> list[str]:
     """Greedy transcripts of manifest ``entries`` (audio read from their files), in order."""
     import tensorflow as tf
 
-    from tf_contextnet.decoding import make_greedy_decoder
     from tf_contextnet.features import load_audio
 
-    decode = make_greedy_decoder(loaded.model, max_symbols_per_frame)
     order = sorted(range(len(entries)), key=lambda i: entries[i].duration or 0.0)
     texts: dict[int, str] = {}
     for start in range(0, len(order), batch_size):
@@ -134,8 +139,8 @@ def transcribe_manifest(loaded, entries, batch_size: int = 16, max_symbols_per_f
     return [texts[i] for i in range(len(entries))]
 
 
-def dev_wer(loaded, entries) -> float:
-    hyps = transcribe_manifest(loaded, entries)
+def dev_wer(loaded, entries, decode) -> float:
+    hyps = transcribe_manifest(loaded, entries, decode)
     return scoring.total(scoring.score([e.uid for e in entries], [e.speaker or "" for e in entries],
                                        [e.transcript for e in entries], hyps)).rate
 
@@ -171,9 +176,10 @@ def stage_average(args: argparse.Namespace) -> dict:
         if len(checkpoints) > 1:
             candidates[f"average of epochs {epochs[0]}-{epochs[-1]}"] = averaged_weights(loaded.model, checkpoints)
     scores = {}
+    decode = greedy_decoder(loaded)
     for name, weights in candidates.items():
         loaded.model.set_weights(weights)
-        scores[name] = dev_wer(loaded, dev)
+        scores[name] = dev_wer(loaded, dev, decode)
         print(f"[average] dev WER {100 * scores[name]:.2f}% with the {name} weights")
     chosen = min(scores, key=lambda n: (scores[n], n != "final"))
     loaded.model.set_weights(candidates[chosen])
@@ -198,9 +204,10 @@ def stage_evaluate(args: argparse.Namespace, summary: dict, choice: dict) -> str
     load_model_directory, _ = _load_model_directory()
     loaded = load_model_directory(args.out / "model")
     sections = []
+    decode = greedy_decoder(loaded)
     for split in ("dev", "test"):
         entries = read_manifest(args.out / "data" / f"{split}.tsv")
-        hyps = transcribe_manifest(loaded, entries)
+        hyps = transcribe_manifest(loaded, entries, decode)
         scored = scoring.score([e.uid for e in entries], [e.speaker or "" for e in entries],
                                [e.transcript for e in entries], hyps)
         unscored = [Path(p).stem for p in summary["unscored"]] if split == "test" else None
