@@ -40,8 +40,9 @@ def stage_tfrecords(out: Path) -> dict[str, Path]:
     """TFRecords of ``train_sp`` (training + speed perturbation), ``dev`` and ``test``; resumable."""
     folders = {}
     for split in SPLITS:
+        # In this process: spawned workers would each print TensorFlow's start-up lines, and AN4 is small.
         summary = prepare(out / "data" / f"{split}.tsv", out / "tfrecords" / split, name=split, shard_size=512,
-                          num_workers=2, progress=False)
+                          num_workers=1, progress=False)
         print(f"[tfrecords] {split}: {summary.utterances} utterances, {summary.seconds / 60:.1f} min")
         folders[split] = out / "tfrecords" / split
     return folders
