@@ -41,8 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "OUT/logs/metrics.csv has one row per epoch (epoch,step,minutes,loss,val_loss,val_wer,val_cer,"
                     "learning_rate; an empty cell: not measured). Small corpus (AN4-sized, an hour of audio): "
                     "--model-options '{\"alpha\": 0.25, \"prediction_units\": 160, \"prediction_embedding_dim\": 160, "
-                    "\"joint_dim\": 160}' --batch-size 16 --warmup-steps 400 --peak-learning-rate 2e-3 "
-                    "--steps-per-epoch 150 --minutes 30 --vocabulary-size 128.")
+                    "\"joint_dim\": 160, \"ctc_weight\": 0.3}' --spec-augment-options '{\"freq_mask_param\": 15, "
+                    "\"num_time_masks\": 4, \"time_mask_ratio\": 0.04}' --noise-stddev 0 --batch-size 16 "
+                    "--warmup-steps 300 --peak-learning-rate 2e-3 --steps-per-epoch 150 --minutes 30 "
+                    "--vocabulary-size 128 (as recipes/an4).")
     p.add_argument("--train", required=True, help="training TFRecords: folder, glob or file")
     p.add_argument("--valid", default=None, help="validation TFRecords (val_loss, greedy-decoding val_wer/val_cer)")
     p.add_argument("--out", required=True, help="output model directory")
@@ -69,6 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="drop utterances with more labels (required with --strategy tpu: the padded label length)")
     p.add_argument("--normalization", default="per-utterance", choices=["none", "per-utterance"])
     p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false")
+    p.add_argument("--spec-augment-options", type=_options, default=None,
+                   help='JSON SpecAugment arguments instead of the paper\'s masks, e.g. \'{"freq_mask_param": 15, '
+                        '"num_time_masks": 4, "time_mask_ratio": 0.04}\' (milder, for short utterances)')
     p.add_argument("--peak-learning-rate", type=float, default=0.0025)
     p.add_argument("--warmup-steps", type=int, default=15000)
     p.add_argument("--decay-exponent", type=float, default=0.5, help="lr ∝ step^-p after the warm-up")
@@ -98,8 +103,10 @@ def run(args: argparse.Namespace) -> int:
     from tf_contextnet.training.run_training import TrainingConfig, run_training
 
     fields = {f for f in TrainingConfig.__dataclass_fields__}
-    config = TrainingConfig(**{k: v for k, v in vars(args).items() if k in fields},
-                            verbose=0 if args.quiet else "auto")
+    values = {k: v for k, v in vars(args).items() if k in fields}
+    if args.spec_augment and args.spec_augment_options:
+        values["spec_augment"] = args.spec_augment_options
+    config = TrainingConfig(**values, verbose=0 if args.quiet else "auto")
     result = run_training(config)
     summary = {"out": config.out, "steps": result.steps, "seconds": round(result.seconds, 1),
                "stopped": result.stopped_reason,
