@@ -199,18 +199,24 @@ def _steps(train_dir: Path) -> int:
 
 
 def stage_evaluate(args: argparse.Namespace, summary: dict, choice: dict) -> str:
-    """Test WER of the chosen model, once per finished run: ``OUT/results.md``, ``errors.tsv``, ``hyps.tsv``."""
+    """Dev and test WER of the chosen model through ``tf_contextnet.inference.evaluate`` (raw transcripts).
+
+    Writes ``OUT/results.md`` (with a bootstrap interval and S/D/I per speaker), ``OUT/eval/<split>/``
+    (``results.jsonl``, icefall-style ``errs.txt``, ``summary.json``), ``errors_<split>.tsv`` and
+    ``hyps_<split>.tsv``. The test set is scored here once per finished run; nothing is chosen on it.
+    """
+    from tf_contextnet.inference.evaluate import evaluate_manifest
     from tf_contextnet.training.time_budget import spent_seconds
 
     load_model_directory, _ = _load_model_directory()
     loaded = load_model_directory(args.out / "model")
-    sections = []
-    decode = greedy_decoder(loaded)
+    sections, decoder = [], ""
     for split in ("dev", "test"):
-        entries = read_manifest(args.out / "data" / f"{split}.tsv")
-        hyps = transcribe_manifest(loaded, entries, decode)
-        scored = scoring.score([e.uid for e in entries], [e.speaker or "" for e in entries],
-                               [e.transcript for e in entries], hyps)
+        report = evaluate_manifest(loaded, args.out / "data" / f"{split}.tsv", beam_size=args.beam,
+                                   out=args.out / "eval" / split, name=split, progress=False)
+        decoder = report.decoder
+        scored = [scoring.Scored(r.uid, r.speaker or "", r.scored_reference, r.scored_hypothesis, r.words,
+                                 r.characters) for r in report.results]
         unscored = [Path(p).stem for p in summary["unscored"]] if split == "test" else None
         sections.append(scoring.report(split, scored, unscored))
         (args.out / f"errors_{split}.tsv").write_text(scoring.errors_tsv(scored), encoding="utf-8")
@@ -218,7 +224,7 @@ def stage_evaluate(args: argparse.Namespace, summary: dict, choice: dict) -> str
             "id\tspeaker\treference\thypothesis\n"
             + "".join(f"{s.uid}\t{s.speaker}\t{s.reference}\t{s.hypothesis}\n" for s in scored), encoding="utf-8")
     minutes = spent_seconds(args.out / "train" / "time_spent.json") / 60
-    header = (f"## AN4, greedy decoding, {choice['chosen']} weights (chosen on dev)\n\n"
+    header = (f"## AN4, {decoder}, {choice['chosen']} weights (chosen on dev)\n\n"
               f"{minutes:.1f} min of training, {choice['train_steps']} steps; command: "
               f"`python recipes/an4/train.py {' '.join(sys.argv[1:])}`\n")
     text = header + "\n" + "\n\n".join(sections) + "\n"
