@@ -1,8 +1,11 @@
-"""Subprocess entry for the resume test: a slow fit with checkpoint_callbacks, killable at any time.
+"""Subprocess entry for the resume test: a fit with checkpoint_callbacks that waits to be killed.
 
-Usage: python resumable_fit_worker.py OUT_DIR
+Usage: python resumable_fit_worker.py OUT_DIR [KILL_AT_STEP]
 Appends one JSON line per fit start to OUT_DIR/starts.jsonl with the optimizer state right after
-BackupAndRestore restored it (step counter, Adam first moment of the first kernel).
+BackupAndRestore restored it (step counter, Adam first moment of the first kernel). With
+KILL_AT_STEP, once that optimizer step's callbacks (the backup's included) have run, it prints
+``READY <step>`` and sleeps until killed: the parent kills it at a known point, after every file
+write has finished, instead of polling the clock and the backup files.
 """
 
 from __future__ import annotations
@@ -37,11 +40,24 @@ class RecordStart(keras.callbacks.Callback):
             f.write(json.dumps({"step": int(self.model.optimizer.iterations.numpy()),
                                 "momentum": momentum.tolist()}) + "\n")
 
+
+
+class WaitToBeKilled(keras.callbacks.Callback):
+    """Last in the list: at ``step`` every other callback has finished its batch end."""
+
+    def __init__(self, step: int):
+        super().__init__()
+        self.step = step
+
     def on_train_batch_end(self, batch, logs=None):
-        time.sleep(0.05)  # slow enough for the parent to kill mid-epoch
+        step = int(self.model.optimizer.iterations.numpy())
+        if step == self.step:
+            print(f"READY {step}", flush=True)
+            time.sleep(600)
+            sys.exit("not killed within 600 s")
 
 
-def main(out: Path) -> None:
+def main(out: Path, kill_at_step: int | None = None) -> None:
     keras.utils.set_random_seed(0)
     dataset = regression_dataset(batch_size=8, n=64, repeat=5)  # 40 batches per epoch
     model = TinyRegressor(units=6)
@@ -49,9 +65,11 @@ def main(out: Path) -> None:
     model.compile(optimizer=keras.optimizers.Adam(0.01))
     model.optimizer.build(model.trainable_variables)
     callbacks = checkpoint_callbacks(str(out), backup_every_steps=5) + [RecordStart(out / "starts.jsonl")]
+    if kill_at_step is not None:
+        callbacks.append(WaitToBeKilled(kill_at_step))
     model.fit(dataset, epochs=EPOCHS, verbose=0, callbacks=callbacks)
     (out / "final_step.txt").write_text(str(int(model.optimizer.iterations.numpy())))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import h5py
@@ -20,28 +20,36 @@ WORKER = Path(__file__).parent / "resumable_fit_worker.py"
 EPOCHS, STEPS_PER_EPOCH = 3, 40
 
 
-def _run(out: Path) -> subprocess.Popen:
+KILL_AT_STEP = STEPS_PER_EPOCH + 17  # mid-way through the second epoch, two steps after a backup
+
+
+def _run(out: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.Popen([sys.executable, str(WORKER), str(out)], env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, str(WORKER), str(out), *extra], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
-def _metadata(out: Path) -> dict | None:
-    try:
-        return json.loads((out / "backup" / "training_metadata.json").read_text())
-    except (OSError, ValueError):
-        return None
+def _wait_until_ready(proc: subprocess.Popen, timeout: float = 240) -> None:
+    """Block until the worker prints ``READY`` (it then sleeps, its backup written) or fail with its output."""
+    lines: list[str] = []
+
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("READY"):
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not (lines and lines[-1].startswith("READY")):
+        proc.kill()
+        pytest.fail(f"worker never reached step {KILL_AT_STEP}:\n{''.join(lines)[-3000:]}")
 
 
 def test_sigkill_mid_epoch_then_rerun_resumes(tmp_path):
-    proc = _run(tmp_path)
-    deadline = time.time() + 180
-    while time.time() < deadline and proc.poll() is None:
-        meta = _metadata(tmp_path)
-        if meta and meta["epoch"] == 1 and meta["batch"] >= 14:  # in the second epoch, mid-way
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, f"worker ended before it could be killed:\n{proc.communicate()[0][-3000:]}"
+    proc = _run(tmp_path, str(KILL_AT_STEP))
+    _wait_until_ready(proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
@@ -50,8 +58,8 @@ def test_sigkill_mid_epoch_then_rerun_resumes(tmp_path):
     with h5py.File(tmp_path / "backup" / "latest.weights.h5", "r") as f:
         backup_step = int(f["optimizer/vars/0"][()])
         backup_momentum = np.array(f["optimizer/vars/2"])
-    backup_epoch = _metadata(tmp_path)["epoch"]
-    assert STEPS_PER_EPOCH < backup_step < 2 * STEPS_PER_EPOCH and backup_epoch == 1
+    backup_epoch = json.loads((tmp_path / "backup" / "training_metadata.json").read_text())["epoch"]
+    assert STEPS_PER_EPOCH < backup_step < KILL_AT_STEP and backup_epoch == 1
 
     proc = _run(tmp_path)
     output, _ = proc.communicate(timeout=240)
