@@ -93,6 +93,32 @@ def test_scores_raw_transcripts_like_jiwer_and_drops_nothing(corpus, tmp_path):
     assert summary["utterances"] == 6 and summary["unrepresentable"] == ["u3"]
 
 
+def test_audio_from_records_gives_the_same_scores(corpus, tmp_path):
+    """``records=`` (TFRecords written by ``prepare``): with the manifest its raw transcripts are the references
+    and the utterance ``prepare`` left out (empty transcript) comes from its file; alone, the records' own
+    transcripts; an utterance with neither records nor file is a clear error."""
+    from tf_contextnet.data import prepare
+    from tf_contextnet.inference.evaluate import Utterance, utterances_from_records
+
+    model_dir, manifest, _ = corpus
+    loaded = load_model_directory(model_dir)
+    prepare(manifest, tmp_path / "records", num_workers=1, progress=False)
+    decode = lambda f, n: greedy_decode(loaded.model, f, n, 4)  # noqa: E731
+    from_files = evaluate(loaded, utterances_from_manifest(manifest), decode, batch_size=8, progress=False)
+    both = evaluate(loaded, utterances_from_manifest(manifest), decode, records=tmp_path / "records", batch_size=8,
+                    progress=False)
+    assert [r.hypothesis for r in both.results] == [r.hypothesis for r in from_files.results]
+    assert [r.reference for r in both.results] == TRANSCRIPTS
+    alone = evaluate(loaded, utterances_from_records(tmp_path / "records"), decode, records=tmp_path / "records",
+                     batch_size=8, progress=False)
+    assert sorted(r.uid for r in alone.results) == ["u0", "u1", "u2", "u3", "u5"]  # u4's transcript is empty
+    by_uid = {r.uid: r for r in from_files.results}
+    assert [r.words for r in alone.results] == [by_uid[r.uid].words for r in alone.results]
+    extra = utterances_from_manifest(manifest) + [Utterance("ghost", "one")]
+    with pytest.raises(ValueError, match="ghost"):
+        evaluate(loaded, extra, decode, records=tmp_path / "records", progress=False)
+
+
 def test_empty_reference_is_scored_as_insertions():
     result = score_utterance("x", "?!", "a b", TextNormalizer())
     assert (result.words.insertions, result.words.reference_length) == (2, 0)

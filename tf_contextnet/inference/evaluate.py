@@ -229,7 +229,8 @@ def _record_audio(records: str | os.PathLike, wanted: set[str], sample_rate: int
 
 
 def _audio(utterances: Sequence[Utterance], records, sample_rate: int) -> Iterator[tuple[Utterance, np.ndarray]]:
-    """Waveforms in ``utterances`` order from files, or in record order from ``records``."""
+    """Waveforms in ``utterances`` order from files, or in record order from ``records`` (then the files of
+    utterances the records lack)."""
     if records is None:
         missing = [u.uid for u in utterances if not u.audio_path]
         if missing:
@@ -244,10 +245,11 @@ def _audio(utterances: Sequence[Utterance], records, sample_rate: int) -> Iterat
             raise ValueError(f"{records}: utterance {uid!r} appears twice")
         seen.add(uid)
         yield by_id[uid], waveform
-    missing = sorted(set(by_id) - seen)
-    if missing:
-        raise ValueError(f"{len(missing)} utterance(s) of the manifest are not in the records {records}: "
-                         f"{missing[:10]}")
+    for u in utterances:  # not in the records (``prepare`` leaves out empty transcripts): the audio file
+        if u.uid not in seen:
+            if not u.audio_path:
+                raise ValueError(f"utterance {u.uid!r} is neither in the records {records} nor has an audio file")
+            yield u, load_audio(u.audio_path, sample_rate=sample_rate)
 
 
 def _batches(items: Iterator, batch_size: int) -> Iterator[list]:
@@ -273,9 +275,10 @@ def _check_records_cover(utterances: Sequence[Utterance], records) -> None:
     from tf_contextnet.data.dataset import read_metadata
 
     have = {row[0] for row in read_metadata(_record_files(records))}
-    missing = [u.uid for u in utterances if u.uid not in have]
+    missing = [u.uid for u in utterances if u.uid not in have and not u.audio_path]
     if missing:
-        raise ValueError(f"{len(missing)} utterance(s) are not in the records {records}: {missing[:10]}")
+        raise ValueError(f"{len(missing)} utterance(s) are not in the records {records} and have no audio file: "
+                         f"{missing[:10]}")
 
 
 def waveform_batches(loaded: ModelDirectory, utterances: Sequence[Utterance], *, records=None, batch_size: int = 16
@@ -307,7 +310,8 @@ def evaluate(loaded: ModelDirectory, utterances: Sequence[Utterance], decode: De
     Args:
         loaded: the model directory (front end, tokenizer; the model is inside ``decode``).
         utterances: what to score, e.g. ``utterances_from_manifest(path)``.
-        records: a TFRecord folder holding the audio (by utterance id) instead of the audio files.
+        records: a TFRecord folder holding the audio (by utterance id) instead of the audio files (an utterance
+            the records lack is read from its file; with neither, a ``ValueError`` names it).
         normalizer: applied to reference and hypothesis (default ``TextNormalizer()``).
     """
     from tqdm.auto import tqdm
