@@ -17,6 +17,15 @@ from tf_contextnet.losses import rnnt_loss  # noqa: E402
 from tf_contextnet.training import l2_variables, make_optimizer, set_precision, transducer_compute_loss  # noqa: E402
 
 
+@pytest.fixture()
+def global_precision():
+    """Yields ``set_precision``; the global Keras policy found before the test is restored after it,
+    also when the test fails half-way (later tests would otherwise build float16 models)."""
+    saved = keras.mixed_precision.global_policy().name
+    yield set_precision
+    keras.mixed_precision.set_global_policy(saved)
+
+
 def _model(**kwargs):
     keras.utils.set_random_seed(0)
     model = TinyTransducer(vocabulary_size=6, **kwargs)
@@ -60,8 +69,8 @@ def test_fit_learns_and_reports_the_compute_loss():
 
 
 @pytest.mark.parametrize("precision,compute", [("float16", "float16"), ("bfloat16", "bfloat16")])
-def test_mixed_precision_keeps_the_loss_in_float32(precision, compute):
-    set_precision(precision)
+def test_mixed_precision_keeps_the_loss_in_float32(global_precision, precision, compute):
+    global_precision(precision)
     model = _model()
     batch = toy_batch()
     y_pred = model(batch)
@@ -74,7 +83,7 @@ def test_mixed_precision_keeps_the_loss_in_float32(precision, compute):
     history = model.fit(tf.data.Dataset.from_tensors(batch).repeat(4), epochs=1, verbose=0).history["loss"]
     assert np.isfinite(history[0])
     assert all(v.dtype == "float32" for v in model.trainable_variables)
-    set_precision("float32")
+    global_precision("float32")
     reference = _model()
     reference.set_weights(model.get_weights())
     ref_loss = float(transducer_compute_loss(reference, batch, reference(batch)))
