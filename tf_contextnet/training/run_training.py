@@ -144,25 +144,34 @@ def build_model(config: TrainingConfig, vocabulary_size: int) -> keras.Model:
     return ContextNetTransducer.from_preset(config.preset, vocabulary_size, **options)
 
 
-def auto_bucket_boundaries(config: TrainingConfig, buckets: int = 4) -> list[float] | None:
-    """The training durations' quantiles (1/4, 2/4, 3/4 for 4 buckets), rounded to 0.1 s.
+def duration_buckets(seconds: Sequence[float], batch_size: int, buckets: int = 4,
+                     max_duration: float | None = None) -> list[float] | None:
+    """Bucket boundaries at the quantiles of ``seconds`` (1/4, 2/4, 3/4 for 4 buckets), rounded to 0.1 s.
 
-    Batches of similar lengths waste little on padding. Under ``max_duration`` (TPU static
-    shapes need every boundary below it) longer boundaries are dropped; ``None`` when none is left.
+    Batches of similar lengths waste little on padding. ``None`` (no bucketing) for a corpus of
+    fewer than ``2 · buckets · batch_size`` utterances, where buckets would fill batches with
+    repeats of the same few utterances; under ``max_duration`` (TPU static shapes need every
+    boundary below it) longer boundaries are dropped.
     """
     import numpy as np
 
+    values = np.asarray(seconds, np.float64)
+    if values.size < 2 * buckets * batch_size:
+        return None
+    quantiles = np.quantile(values, np.arange(1, buckets) / buckets)
+    found = sorted({round(float(q), 1) for q in quantiles if q > 0.05})
+    if max_duration is not None:
+        found = [b for b in found if b < max_duration]
+    return found or None
+
+
+def auto_bucket_boundaries(config: TrainingConfig, buckets: int = 4) -> list[float] | None:
+    """``duration_buckets`` of the training TFRecords' durations (read from prepare's metadata)."""
     from tf_contextnet.data.dataset import read_metadata, resolve_files
     from tf_contextnet.data.tfrecords import SAMPLE_RATE
 
-    seconds = np.array([row[1] for row in read_metadata(resolve_files(config.train))], np.float64) / SAMPLE_RATE
-    if seconds.size == 0:
-        return None
-    quantiles = np.quantile(seconds, np.arange(1, buckets) / buckets)
-    found = sorted({round(float(q), 1) for q in quantiles if q > 0.05})
-    if config.max_duration is not None:
-        found = [b for b in found if b < config.max_duration]
-    return found or None
+    seconds = [row[1] / SAMPLE_RATE for row in read_metadata(resolve_files(config.train))]
+    return duration_buckets(seconds, config.batch_size, buckets, config.max_duration)
 
 
 def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainingResult:
