@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,16 +69,16 @@ def plot_lattice(alignment, token_names: list[str], frame_seconds: float, title:
     import matplotlib.pyplot as plt
 
     frames, nodes = alignment.posteriors.shape
-    figure, axis = plt.subplots(figsize=(min(24, 3 + frames * 0.12), min(16, 2 + nodes * 0.3)))
+    figure, axis = plt.subplots(figsize=(min(24, max(7, 3 + frames * 0.12)), min(16, max(3, 2 + nodes * 0.3))))
     image = axis.imshow(alignment.posteriors.T, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1,
                         extent=(-0.5 * frame_seconds, (frames - 0.5) * frame_seconds, -0.5, nodes - 0.5))
     ts, us = zip(*alignment.path)
     axis.plot([t * frame_seconds for t in ts], us, color="red", linewidth=1.2, label="best path")
     axis.set_yticks(range(nodes))
-    axis.set_yticklabels(["<start>"] + token_names, fontsize=8)
+    axis.set_yticklabels(["<start>"] + [name if name.strip() else "\u2423" for name in token_names], fontsize=8)
     axis.set_xlabel("time (s)")
     axis.set_ylabel("labels emitted so far")
-    axis.set_title(title, fontsize=9)
+    axis.set_title(textwrap.fill(title, 90), fontsize=8)
     axis.legend(loc="upper left", fontsize=8)
     figure.colorbar(image, ax=axis, label="posterior of visiting (t, u)")
     figure.tight_layout()
