@@ -157,12 +157,12 @@ def decode_wav_bytes(contents: tf.Tensor, index: tf.Tensor) -> tuple[tf.Tensor, 
     with tf.control_dependencies(checks):
         fmt_pos, fmt_size, data_pos, data_size = _chunks(data)
     checks = [
-        _check(fmt_pos >= 0, index, "no 'fmt ' chunk (truncated or not a WAV file)"),
-        _check(data_pos >= 0, index, "no 'data' chunk (truncated or not a WAV file)"),
+        _check(fmt_pos >= 0, index, "no fmt chunk (truncated or not a WAV file)"),
+        _check(data_pos >= 0, index, "no data chunk (truncated or not a WAV file)"),
     ]
     with tf.control_dependencies(checks):
         checks = [_check(tf.logical_and(fmt_size >= 16, fmt_pos + 16 <= size), index,
-                         "'fmt ' chunk shorter than 16 bytes or truncated; its size", fmt_size)]
+                         "fmt chunk shorter than 16 bytes or truncated; its size", fmt_size)]
     with tf.control_dependencies(checks):
         tag = _uint(data, fmt_pos, 2)
         extensible = tf.logical_and(tf.equal(tag, FORMAT_EXTENSIBLE), fmt_size >= 26)
