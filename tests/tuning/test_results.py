@@ -56,7 +56,8 @@ def test_table_and_plot_from_records(tmp_path):
     assert (table[0]["dev_wer"], table[0]["minutes"], table[1]["dev_wer"]) == ("0.5", "2.0", "")
     assert table[1]["note"] == "0.900 GFLOPs/s > budget 0.5"
     markdown = (tmp_path / "results.md").read_text().splitlines()
-    assert markdown[0].startswith("| trial | α | kernel | downsampling | SE | params | GFLOPs/s | dev WER | dev loss |")
+    assert markdown[0].startswith("| trial | α | kernel | downsampling | SE | params | GFLOPs/s | dev WER | "
+                                  "dev loss |")
     assert "| 0 | 0.25 | 5 | 8x | global | 1,000 | 0.200 | 50.0% | 3.00 | 2.00 | 3.33 | 40 | completed |" in markdown[2]
     assert [r["trial"] for r in pareto_front(rows)] == ["0", "2"]
     plot_pareto(rows, str(tmp_path / "pareto.png"))

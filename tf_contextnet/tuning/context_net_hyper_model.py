@@ -33,7 +33,7 @@ class ContextNetHyperModel(keras_tuner.HyperModel):
 
     ``build(hp)`` declares the space's dimensions on ``hp`` (α, kernel size, downsampling, SE and
     its context window, peak learning rate), builds the model in ``strategy``'s scope and compiles
-    it with the paper's optimizer (Adam on ``WarmupSchedule``; the warm-up is the space's
+    it with the paper's optimizer, built (Adam on ``WarmupSchedule``; the warm-up is the space's
     ``training.warmup_steps``, default a quarter of ``steps_per_trial``).
 
     ``fit(hp, model, epochs, trial_directory, ...)`` trains ``epochs`` epochs of
@@ -103,6 +103,9 @@ class ContextNetHyperModel(keras_tuner.HyperModel):
             model.l2_weight = self._training("l2_weight")
             schedule = WarmupSchedule(values["peak_learning_rate"], warmup, self._training("decay_exponent"))
             model.compile(optimizer=make_optimizer(schedule, global_clipnorm=self._training("global_clipnorm")))
+            # Built now, so that loading a checkpoint (the best model, Hyperband's continued trials)
+            # restores the optimizer state too instead of skipping it.
+            model.optimizer.build(model.trainable_variables)
         return model
 
     def prepare_data(self) -> tuple[Any, Any]:
@@ -123,8 +126,7 @@ class ContextNetHyperModel(keras_tuner.HyperModel):
             return finished
         train, valid = self.prepare_data()
         with self.strategy.scope():
-            model(next(iter(train.take(1))))  # BackupAndRestore needs built weights and optimizer state
-            model.optimizer.build(model.trainable_variables)
+            model(next(iter(train.take(1))))  # BackupAndRestore needs every weight built
             # A Hyperband round continuing a trial keeps the schedule where the earlier rounds left it.
             model.optimizer.iterations.assign(initial_epoch * self.steps_per_epoch)
         guard = NonFiniteLossGuard()
