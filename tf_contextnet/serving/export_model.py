@@ -138,9 +138,9 @@ def export_model(model_dir: str | os.PathLike, out: str | os.PathLike, version: 
     if variants:
         from tf_contextnet.serving.tflite_export import export_tflite
 
-        for variant in variants:
-            path = os.path.join(out, TFLITE_FILES[variant])
-            export_tflite(loaded, path, variant, max_symbols_per_frame)
+        written = export_tflite(loaded, os.path.join(out, "{variant}.tflite"), variants, max_symbols_per_frame)
+        for variant, path in written.items():
+            os.replace(path, os.path.join(out, TFLITE_FILES[variant]))
             tflite_files[variant] = TFLITE_FILES[variant]
 
     model = loaded.model
