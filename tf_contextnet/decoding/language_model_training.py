@@ -175,7 +175,7 @@ def train_language_model(lines: Sequence[str], tokenizer, out: str | os.PathLike
     if held_out:
         callbacks.insert(1, held)
     model.fit(sentence_dataset(train, model.end_id, batch_size, shuffle=True, seed=seed), epochs=epochs,
-              initial_epoch=done, callbacks=callbacks, verbose=verbose)
+              initial_epoch=done, callbacks=callbacks, verbose=verbose, shuffle=False)  # the dataset shuffles
     held_ppl = perplexity(model, held_out) if held_out else float("nan")
     info = {"sentences": len(train), "held_out_sentences": len(held_out), "skipped_lines": skipped,
             "held_out_perplexity": held_ppl, "train_perplexity": perplexity(model, train[:2000]),
@@ -191,7 +191,8 @@ def unigram_perplexity(train: list[list[int]], held_out: list[list[int]], vocabu
     counts[0] = 0
     for s in train:
         np.add.at(counts, s + [vocabulary_size], 1)
-    log_p = np.log(counts / counts.sum())
+    with np.errstate(divide="ignore"):  # id 0 (start) is never predicted: log 0 = -inf, never looked up
+        log_p = np.log(counts / counts.sum())
     tokens = [t for s in held_out for t in s + [vocabulary_size]]
     return float(np.exp(-np.mean(log_p[tokens]))) if tokens else float("nan")
 
