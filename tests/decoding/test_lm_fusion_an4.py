@@ -1,7 +1,7 @@
 """Acceptance (slow, real speech): shallow fusion with an LSTM LM lowers AN4 test WER.
 
 An under-trained AN4 model is trained inside the test (the AN4 recipe, ``--minutes`` from
-``TF_CONTEXTNET_AN4_FUSION_MINUTES``, default 20); an LSTM LM is trained on the AN4 training
+``TF_CONTEXTNET_AN4_FUSION_MINUTES``, default 30); an LSTM LM is trained on the AN4 training
 transcripts; λ > 0 and β are chosen on the dev set (never on test); then beam search with the LM
 must give a strictly lower test WER than the same beam without it.
 """
@@ -30,7 +30,7 @@ def test_lm_fusion_lowers_an4_test_wer(shared_data, tmp_path):
     from tf_contextnet.inference.evaluate import evaluate, make_decoder, utterances_from_manifest
 
     out = tmp_path / "an4"
-    minutes = os.environ.get("TF_CONTEXTNET_AN4_FUSION_MINUTES", "20")
+    minutes = os.environ.get("TF_CONTEXTNET_AN4_FUSION_MINUTES", "30")
     run = subprocess.run([sys.executable, str(ROOT / "recipes" / "an4" / "train.py"), "--data", str(an4), "--out",
                           str(out), "--minutes", minutes, "--speed-factors", "", "--stop-after", "average", "--quiet"],
                          capture_output=True, text=True, cwd=ROOT)
