@@ -89,13 +89,14 @@ def test_a_budget_nothing_meets_is_refused():
                                      "budget": {"max_gflops": 0.1}}), 100, "space.yaml")
 
 
-def test_over_budget_trials_are_skipped_and_reported_not_trained(tmp_path):
+@pytest.mark.parametrize("kind", ["random", "bayesian", "hyperband"])
+def test_over_budget_trials_are_skipped_and_reported_not_trained(kind, tmp_path):
     """Every configuration is over the parameter budget: both trials end without touching data,
     each with a record and a table row saying why."""
     space = parse_search_space({"search": {"alpha": [0.25, 0.5], "kernel_size": [3, 5]}, "model": TINY_MODEL,
                                 "budget": {"max_params": 1000}})
-    tuner = make_tuner("random", _hypermodel(space), str(tmp_path), max_trials=2, epochs=2)
-    tuner.search(epochs=2, verbose=0)
+    tuner = make_tuner(kind, _hypermodel(space), str(tmp_path), max_trials=2, epochs=3)
+    tuner.search(epochs=3, verbose=0)
     rows = collect_results(tmp_path / "tuner")
     assert [r["status"] for r in rows] == ["skipped", "skipped"]
     for row in rows:
