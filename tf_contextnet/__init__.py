@@ -31,6 +31,8 @@ _EXPORTS = {
     "prepare": "tf_contextnet.data",
     "WarmupSchedule": "tf_contextnet.training",
     "run_training": "tf_contextnet.training",
+    "ContextNetHyperModel": "tf_contextnet.tuning",
+    "run_sweep": "tf_contextnet.tuning",
     "load_model_directory": "tf_contextnet.inference",
     "save_model_directory": "tf_contextnet.inference",
     "transducer_parts": "tf_contextnet.models",
