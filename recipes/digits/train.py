@@ -22,7 +22,9 @@ a larger ``--minutes`` trains further. Stages, outputs under ``--out``:
   3. tfrecords    tfrecords/          train, dev, and per held-out speaker test_isolated / test_connected
   4. train        train/              backups, per-epoch weights, TensorBoard logs, time spent
   5. evaluate     results.md          greedy WER per held-out speaker, isolated and connected
-  6. export       model/              the model for ``contextnet transcribe``
+  6. save         model/              the model directory for ``contextnet transcribe``
+  7. export       export/             ``contextnet export`` of model/: SavedModel for TF Serving, and the
+                                      TFLite variants of ``--export-tflite`` (docs/serving.md)
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="vocal-tract-length perturbation: warp factors within 1 ± this (0: off)")
     model.add_argument("--decoder-units", type=int, default=160, help="prediction LSTM, embedding and joint width")
     model.add_argument("--vocabulary-size", type=int, default=64, help="WordPiece ids at most (blank included)")
+    parser.add_argument("--export-tflite", default="", metavar="VARIANTS",
+                        help="TFLite variants for the export stage (float,fp16,dynamic; default: SavedModel only)")
     model.add_argument("--quiet", action="store_true", help="no Keras progress bars (one line per epoch)")
     return parser.parse_args(argv)
 
@@ -198,10 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     model = experiment.stage_train(args, tokenizer, folders)
     table = experiment.stage_evaluate(model, tokenizer, folders, summary, args)
-    experiment.stage_export(model, tokenizer, args)
+    experiment.stage_save(model, tokenizer, args)
+    experiment.stage_export(args)
     print(table)
     print(f"[done] results in {args.out / 'results.md'}; model in {args.out / 'model'} "
           f"({(time.time() - started) / 60:.1f} min wall-clock for this run)")
+    print(f"       served: bash export/serve.sh {args.out / 'export'}")
     print(f"       try: contextnet transcribe --model {args.out / 'model'} "
           f"{args.out / 'corpus' / 'wav' / 'test_connected'}/<file>.wav")
     return 0

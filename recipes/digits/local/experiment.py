@@ -154,10 +154,18 @@ def stage_evaluate(model: keras.Model, tokenizer, folders: dict[str, Path], summ
     return table
 
 
-def stage_export(model: keras.Model, tokenizer, args: argparse.Namespace) -> None:
+def stage_save(model: keras.Model, tokenizer, args: argparse.Namespace) -> None:
     """Save model, tokenizer and front end in ``out/model`` for ``contextnet transcribe``."""
     extractor, normalization = front_end()
     save_model_directory(args.out / "model", model, tokenizer, feature_extractor=extractor,
                          normalization=normalization,
                          training={"recipe": "recipes/digits/train.py", "minutes": args.minutes,
                                    "steps": int(model.optimizer.iterations.numpy())})
+
+
+def stage_export(args: argparse.Namespace) -> dict:
+    """``contextnet export`` of ``out/model`` into ``out/export``: SavedModel for TF Serving (+ the
+    TFLite variants of ``--export-tflite``); returns the manifest."""
+    from tf_contextnet.serving.export_model import export_model
+
+    return export_model(args.out / "model", args.out / "export", tflite=args.export_tflite)
