@@ -21,7 +21,9 @@ Hyper-parameters (Han et al., 2020, §3-4), all passed to ``tf_contextnet.traini
                    the global batch, bucketed by duration (4 / 8 / 12 s boundaries)
 
 The model directory OUT (model.keras, tokenizer/, config.json) is what ``contextnet transcribe
---model OUT`` and decode.py read. Re-running the same command resumes from OUT/backup.
+--model OUT`` and decode.py read. Re-running the same command resumes from OUT/backup. The last
+stage, export, runs ``contextnet export --model OUT --out OUT/export`` (SavedModel for TF Serving,
+plus the TFLite variants of ``--export-tflite``; see docs/serving.md) on the chief only.
 Data: DATA/tfrecords/<split>/ and DATA/tokenizer/ as written by prepare.sh.
 """
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -57,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--validate-every", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--export-tflite", default="", metavar="VARIANTS",
+                        help="TFLite variants for the export stage (float,fp16,dynamic; default: SavedModel only)")
+    parser.add_argument("--no-export", action="store_true", help="skip the export stage")
     return parser.parse_args(argv)
 
 
@@ -91,7 +97,21 @@ def main(argv: list[str] | None = None) -> int:
     result = run_training(config)
     print(json.dumps({"out": str(args.out), "steps": result.steps, "seconds": round(result.seconds, 1),
                       "stopped": result.stopped_reason}))
-    return 1 if result.stopped_reason.startswith("training stopped") else 0
+    if result.stopped_reason.startswith("training stopped"):
+        return 1
+    if not args.no_export and _is_chief():
+        from tf_contextnet.serving.export_model import export_model
+
+        manifest = export_model(args.out, args.out / "export", tflite=args.export_tflite)
+        print(json.dumps({"export": str(args.out / "export"), "signatures": sorted(manifest["saved_model"]["signatures"]),
+                          "tflite": manifest["tflite"]}))
+    return 0
+
+
+def _is_chief() -> bool:
+    """Whether this process is the multi-worker chief (or not multi-worker): only it exports."""
+    task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
+    return task.get("type", "chief") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0)
 
 
 if __name__ == "__main__":
