@@ -110,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _is_chief() -> bool:
     """Whether this process is the multi-worker chief (or not multi-worker): only it exports."""
-    task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
-    return task.get("type", "chief") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0)
+    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    task = config.get("task", {})
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0
 
 
 if __name__ == "__main__":
