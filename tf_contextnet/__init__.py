@@ -39,6 +39,7 @@ _EXPORTS = {
     "Transducer": "tf_contextnet.models",
     "TransducerParts": "tf_contextnet.models",
     "greedy_decode": "tf_contextnet.decoding",
+    "export_model": "tf_contextnet.serving",
     "modified_beam_search": "tf_contextnet.decoding",
     "LstmLanguageModel": "tf_contextnet.models",
     "TextNormalizer": "tf_contextnet.text",

@@ -161,3 +161,39 @@ def test_search_signatures_reproduce_the_greedy_transcript(signatures, exported)
     n = int(expected["token_lengths"][0])
     assert n > 0
     assert tokens == expected["tokens"][0, :n].numpy().tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_keras_and_saved_model_agree_on_20_an4_and_20_fsdd_files(signatures, tiny_model_dir, fsdd_dir, shared_data,
+                                                                  tmp_path):
+    """Identical transcripts, and first-step logits over every frame within 1e-3 of their largest magnitude."""
+    from tf_contextnet.decoding import greedy_decode
+    from tf_contextnet.features import load_audio
+    from tf_contextnet.inference import load_model_directory, waveform_features
+
+    loaded = load_model_directory(tiny_model_dir)
+    files = sorted((fsdd_dir / "recordings").glob("*.wav"))[::100][:20]
+    for sph in an4_test_files(shared_data / "an4", 20):
+        files.append(tmp_path / f"{sph.stem}.wav")
+        files[-1].write_bytes(sph_as_wav(sph))
+    assert len(files) == 40
+    start = signatures["predict_step"](token=tf.constant([0]), state=loaded.model.initial_state(1))["prediction"]
+    spoken = 0
+    for path in files:
+        audio = load_audio(path, 16000)
+        features, lengths = waveform_features(loaded, tf.constant(audio[None]), tf.constant([audio.size]))
+        tokens, token_lengths = greedy_decode(loaded.model, features, lengths, 2)
+        expected = loaded.tokenizer.decode_to_python(tokens)[0]
+        spoken += bool(expected)
+        served = signatures["serving_default"](audio=tf.constant([path.read_bytes()]))
+        assert served["transcript"][0].numpy().decode() == expected, path
+        encoded, _ = loaded.model.transcribe(features, lengths)
+        keras_logits = loaded.model.join(encoded[0], loaded.model.predict_step(tf.zeros([1], tf.int32),
+                                                                               loaded.model.initial_state(1))[0])
+        wave = signatures["encode"](waveform=tf.constant(audio[None]), waveform_lengths=tf.constant([audio.size]))
+        served_logits = signatures["join"](encoded=wave["encoded"][0],
+                                           prediction=tf.repeat(start, tf.shape(wave["encoded"])[1], axis=0))["logits"]
+        scale = float(np.abs(keras_logits).max())
+        np.testing.assert_allclose(served_logits.numpy(), keras_logits.numpy(), rtol=0, atol=1e-3 * scale)
+    assert spoken >= 30
