@@ -76,3 +76,37 @@ def test_bad_arguments(kwargs):
 def test_rank_error():
     with pytest.raises(ValueError, match="labels"):
         PredictionNetwork(**KWARGS)((tf.constant([1, 2]), tf.constant([2])))
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_fused_and_keras_lstm_give_the_same_outputs_and_gradients(num_layers):
+    """The choice "auto" makes from the visible devices, forced both ways on CPU."""
+    layers = {impl: PredictionNetwork(7, embedding_dim=5, units=6, num_layers=num_layers, lstm_implementation=impl)
+              for impl in ("fused", "keras")}
+    for layer in layers.values():
+        layer.build()
+    layers["keras"].set_weights(layers["fused"].get_weights())
+    assert layers["fused"].uses_keras_lstm() is False and layers["keras"].uses_keras_lstm() is True
+    labels = tf.constant([[3, 1, 6, 2], [5, 4, 0, 0]])
+    lengths = tf.constant([4, 2])
+    upstream = tf.random.stateless_normal([2, 5, 6], seed=[1, 2])
+    results = {}
+    for impl, layer in layers.items():
+        with tf.GradientTape() as tape:
+            out, out_lengths = layer((labels, lengths), training=True)
+            total = tf.reduce_sum(out * upstream)
+        results[impl] = (out.numpy(), [tf.convert_to_tensor(g).numpy()  # embedding: IndexedSlices
+                                       for g in tape.gradient(total, layer.trainable_variables)])
+        np.testing.assert_array_equal(out_lengths.numpy(), [5, 3])
+    np.testing.assert_allclose(results["fused"][0], results["keras"][0], rtol=1e-5, atol=1e-6)
+    assert len(results["fused"][1]) == 1 + 3 * num_layers
+    for fused, keras_grad in zip(results["fused"][1], results["keras"][1]):
+        np.testing.assert_allclose(fused, keras_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_lstm_implementation_is_saved_and_checked():
+    layer = PredictionNetwork(7, embedding_dim=5, units=6, lstm_implementation="keras")
+    assert PredictionNetwork.from_config(layer.get_config()).lstm_implementation == "keras"
+    assert PredictionNetwork(7).lstm_implementation == "auto"
+    with pytest.raises(ValueError, match="lstm_implementation must be one of .*'cudnn'"):
+        PredictionNetwork(7, lstm_implementation="cudnn")

@@ -10,6 +10,8 @@ import tensorflow as tf
 
 from tf_contextnet.models.lstm_sequence import lstm_sequence
 
+LSTM_IMPLEMENTATIONS = ("auto", "fused", "keras")
+
 
 @keras.saving.register_keras_serializable(package="tf_contextnet")
 class PredictionNetwork(keras.layers.Layer):
@@ -23,13 +25,18 @@ class PredictionNetwork(keras.layers.Layer):
     Step API for decoding: ``get_initial_state(batch_size)`` → ``state [L, 2, B, H]`` (h, c per
     layer, zeros) and ``predict_step(tokens [B], state)`` → ``(out [B, H], state)``.
 
-    Without a visible GPU the sequence runs through ``lstm_sequence`` (the same LSTM weights and
-    values, a faster hand-written gradient on CPU); with one, through Keras' LSTM (cuDNN).
+    ``lstm_implementation`` picks how the training sequence runs (the weights, the values and the
+    step API are the same for all): ``"fused"``, ``lstm_sequence`` (a faster hand-written gradient
+    on CPU); ``"keras"``, Keras' LSTM layer (cuDNN on a GPU); ``"auto"`` (default), Keras' when a GPU
+    is visible when the call is traced, else fused.
     """
 
     def __init__(self, vocabulary_size: int, embedding_dim: int = 640, units: int = 640, num_layers: int = 1,
-                 **kwargs):
+                 lstm_implementation: str = "auto", **kwargs):
         super().__init__(**kwargs)
+        if lstm_implementation not in LSTM_IMPLEMENTATIONS:
+            raise ValueError(f"PredictionNetwork: lstm_implementation must be one of {LSTM_IMPLEMENTATIONS}, "
+                             f"got {lstm_implementation!r}")
         for name, value in (("vocabulary_size", vocabulary_size), ("embedding_dim", embedding_dim),
                             ("units", units), ("num_layers", num_layers)):
             if int(value) < 1:
@@ -40,6 +47,7 @@ class PredictionNetwork(keras.layers.Layer):
         self.embedding_dim = int(embedding_dim)
         self.units = int(units)
         self.num_layers = int(num_layers)
+        self.lstm_implementation = lstm_implementation
 
     def build(self, input_shape=None):
         self.embedding = keras.layers.Embedding(self.vocabulary_size, self.embedding_dim, name="embedding",
@@ -66,13 +74,19 @@ class PredictionNetwork(keras.layers.Layer):
             raise ValueError(f"PredictionNetwork expects labels [B, U], got shape {labels.shape}")
         tokens = tf.pad(labels, [[0, 0], [1, 0]])
         y = self.embedding(tokens)
-        use_keras = bool(tf.config.list_logical_devices("GPU"))
+        use_keras = self.uses_keras_lstm()
         for lstm in self.lstms:
             if use_keras:
                 y = lstm(y, training=training)[0]
             else:
                 y = lstm_sequence(y, lstm.cell.kernel, lstm.cell.recurrent_kernel, lstm.cell.bias)
         return y, tf.cast(label_lengths, tf.int32) + 1
+
+    def uses_keras_lstm(self) -> bool:
+        """Whether ``call`` runs Keras' LSTM layer (else ``lstm_sequence``); ``"auto"`` asks now for a GPU."""
+        if self.lstm_implementation == "auto":
+            return bool(tf.config.list_logical_devices("GPU"))
+        return self.lstm_implementation == "keras"
 
     def predict_step(self, tokens: tf.Tensor, state: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """One decoding step: ``tokens [B]`` (0 = blank/start) and ``state [L, 2, B, H]``
@@ -94,4 +108,5 @@ class PredictionNetwork(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
-                "embedding_dim": self.embedding_dim, "units": self.units, "num_layers": self.num_layers}
+                "embedding_dim": self.embedding_dim, "units": self.units, "num_layers": self.num_layers,
+                "lstm_implementation": self.lstm_implementation}
