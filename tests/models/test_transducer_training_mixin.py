@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 from tf_contextnet.losses import RnntLoss, l2_variables, rnnt_loss
-from tf_contextnet.models import ContextNetTransducer
+from tf_contextnet.models import ContextNetTransducer, transducer_parts
 
 TINY = {"vocabulary_size": 7, "num_mel_bins": 12, "alpha": 1 / 32, "prediction_embedding_dim": 8,
         "prediction_units": 6, "joint_dim": 10, "downsample_blocks": (1,)}
@@ -135,3 +135,11 @@ def test_rnnt_loss_scales_for_distribution_like_keras_losses():
     # both halves hold 3 tokens (an empty utterance counts 1), so the scaled per-token means add up too
     assert summed["mean_over_labels"] == pytest.approx(single["mean_over_labels"], rel=1e-5)
     assert summed["sum"] == pytest.approx(single["sum"], rel=1e-5)  # a sum is not scaled
+
+
+def test_prediction_lstm_implementation_reaches_the_prediction_network_and_the_config():
+    model = ContextNetTransducer(**TINY, prediction_lstm_implementation="keras")
+    assert transducer_parts(model).prediction_network.lstm_implementation == "keras"
+    config = model.get_config()
+    assert config["prediction_lstm_implementation"] == "keras"
+    assert ContextNetTransducer(**TINY).get_config()["prediction_lstm_implementation"] == "auto"

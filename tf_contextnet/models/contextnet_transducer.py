@@ -45,6 +45,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
     head (a Dense from the encoder output to V, blank 0) whose loss, times the weight, joins the
     training objective (ESPnet's and icefall's recipe for a faster start); ``call`` then also
     returns ``"ctc_logits" [B, T', V]``. 0 (the paper, the presets' default) adds nothing.
+    ``prediction_lstm_implementation`` (``"auto"`` | ``"fused"`` | ``"keras"``) is the prediction
+    network's ``lstm_implementation`` (``PredictionNetwork``), saved in the config.
     """
 
     def __init__(self, vocabulary_size: int, num_mel_bins: int = 80, alpha: float = 1.0, kernel_size: int = 5,
@@ -52,7 +54,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                  se_context_window: int | None = None, prediction_embedding_dim: int = 640,
                  prediction_units: int = 640, prediction_num_layers: int = 1, joint_dim: int = 640,
                  augmentation: keras.layers.Layer | Sequence[keras.layers.Layer] | None = None,
-                 l2_weight: float = DEFAULT_L2_WEIGHT, ctc_weight: float = 0.0, **kwargs):
+                 l2_weight: float = DEFAULT_L2_WEIGHT, ctc_weight: float = 0.0,
+                 prediction_lstm_implementation: str = "auto", **kwargs):
         super().__init__(**kwargs)
         if int(num_mel_bins) < 1:
             raise ValueError(f"ContextNetTransducer: num_mel_bins must be >= 1, got {num_mel_bins}")
@@ -69,6 +72,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
         self.joint_dim = int(joint_dim)
         self.augmentation = list(augmentation) if isinstance(augmentation, (list, tuple)) else augmentation
         self.l2_weight = float(l2_weight)
+        self.prediction_lstm_implementation = prediction_lstm_implementation
         if not float(ctc_weight) >= 0:
             raise ValueError(f"ContextNetTransducer: ctc_weight must be >= 0, got {ctc_weight}")
         self.ctc_weight = float(ctc_weight)
@@ -78,6 +82,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                                          dtype=self.dtype_policy)
         self.prediction = PredictionNetwork(self.vocabulary_size, embedding_dim=self.prediction_embedding_dim,
                                             units=self.prediction_units, num_layers=self.prediction_num_layers,
+                                            lstm_implementation=self.prediction_lstm_implementation,
                                             name="prediction", dtype=self.dtype_policy)
         self.joint = JointNetwork(self.vocabulary_size, joint_dim=self.joint_dim, name="joint",
                                   dtype=self.dtype_policy)
@@ -156,6 +161,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                   "prediction_embedding_dim": self.prediction_embedding_dim,
                   "prediction_units": self.prediction_units, "prediction_num_layers": self.prediction_num_layers,
                   "joint_dim": self.joint_dim, "l2_weight": self.l2_weight, "ctc_weight": self.ctc_weight,
+                  "prediction_lstm_implementation": self.prediction_lstm_implementation,
                   "augmentation": None if self.augmentation is None
                   else keras.saving.serialize_keras_object(self.augmentation)}
         return config
