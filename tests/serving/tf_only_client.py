@@ -6,7 +6,6 @@ tensorflow_text raises; prints one JSON object ``{"transcripts": [...], "tokens"
 
 from __future__ import annotations
 
-import importlib.abc
 import json
 import os
 import sys
@@ -14,20 +13,20 @@ import sys
 BLOCKED = ("tf_contextnet", "keras", "tensorflow_text", "tf_keras")
 
 
-class _Blocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is blocked: the serving side has TensorFlow only")
-        return None
-
-
 def main(argv: list[str]) -> int:
-    sys.meta_path.insert(0, _Blocker())
+    for name in BLOCKED:  # a None entry makes `import name` raise ImportError (and find_spec say "absent")
+        sys.modules[name] = None
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
+    for name in BLOCKED:
+        try:
+            __import__(name)
+            raise SystemExit(f"{name} imported although blocked")
+        except ImportError:
+            pass
     loaded = tf.saved_model.load(argv[0])
-    leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+    leaked = sorted(m for m, module in sys.modules.items() if m.split(".")[0] in BLOCKED and module is not None)
     contents = [open(path, "rb").read() for path in argv[1:]]
     outputs = [loaded.signatures["serving_default"](audio=tf.constant([c])) for c in contents]
     print(json.dumps({"transcripts": [o["transcript"].numpy()[0].decode("utf-8") for o in outputs],
