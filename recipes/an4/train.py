@@ -74,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="weight of the auxiliary CTC loss on the encoder output (0: plain RNN-T)")
     model.add_argument("--batch-size", type=int, default=16)
     model.add_argument("--peak-learning-rate", type=float, default=2e-3)
-    model.add_argument("--warmup-steps", type=int, default=400)
+    model.add_argument("--warmup-steps", type=int, default=300)
     model.add_argument("--steps-per-epoch", type=int, default=150, help="steps between dev WER and checkpoints")
     model.add_argument("--freq-mask", type=int, default=15, help="SpecAugment frequency mask size F (2 masks)")
     model.add_argument("--time-masks", type=int, default=4, help="SpecAugment time masks (each <= 4%% of the length)")
