@@ -197,3 +197,20 @@ def test_keras_and_saved_model_agree_on_20_an4_and_20_fsdd_files(signatures, tin
         scale = float(np.abs(keras_logits).max())
         np.testing.assert_allclose(served_logits.numpy(), keras_logits.numpy(), rtol=0, atol=1e-3 * scale)
     assert spoken >= 30
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_sixty_seconds_of_speech_is_transcribed(signatures, librispeech_audio_dir):
+    import soundfile
+
+    parts, total = [], 0
+    for path in sorted(librispeech_audio_dir.rglob("*.flac")):
+        audio = soundfile.read(path, dtype="float32")[0]
+        parts.append(audio)
+        total += audio.size
+        if total >= 60 * 16000:
+            break
+    audio = np.concatenate(parts)[:60 * 16000]
+    served = signatures["serving_default"](audio=tf.constant([wav_bytes(audio, 16000)]))
+    assert int(served["token_lengths"][0]) > 0 and served["transcript"][0].numpy()
