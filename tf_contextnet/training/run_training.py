@@ -222,6 +222,12 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     if config.noise_stddev > 0:
         callbacks.append(VariationalNoise(config.noise_stddev, config.noise_start_step, seed=config.seed))
     callbacks += checkpoint_callbacks(config.out, config.backup_every_steps)
+    # Keras' BackupAndRestore restores the epoch into the model but counts its own from 0, so the
+    # mid-epoch backups of a resumed run recorded epoch 0 and the next resume restarted the epoch
+    # numbers (checkpoints/epoch-0001 overwritten, metrics.csv counting again): sync the counter.
+    backups = [c for c in callbacks if isinstance(c, keras.callbacks.BackupAndRestore)]
+    callbacks.append(keras.callbacks.LambdaCallback(on_train_begin=lambda logs: [
+        setattr(b, "_current_epoch", int(getattr(model, "_initial_epoch", None) or 0)) for b in backups]))
     if valid is not None:
         callbacks.append(ValidationErrorRates(valid, tokenizer, config.validate_every, config.max_symbols_per_frame,
                                               stop_at_wer=config.stop_at_wer))
