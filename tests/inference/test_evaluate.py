@@ -132,6 +132,8 @@ def test_cli_errors(corpus, tmp_path, capsys):
     assert "model.keras is missing" in capsys.readouterr().err
     assert main(["evaluate", "--model", str(model_dir), "--manifest", str(tmp_path / "none.tsv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(model_dir), "--manifest", str(manifest), "--lm", str(tmp_path)]) == 2
+    assert "go together" in capsys.readouterr().err
 
 
 @pytest.mark.slow

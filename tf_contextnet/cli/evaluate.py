@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output folder (default: DIR/eval/<manifest name>[-beamN][-lm])")
     p.add_argument("--beam", type=int, default=1, help="beam size (1: greedy search)")
     p.add_argument("--lm", default=None, help="language-model directory written by `contextnet lm-train`")
-    p.add_argument("--lm-weight", type=float, default=0.0, help="shallow-fusion weight λ of the LM")
+    p.add_argument("--lm-weight", type=float, default=None,
+                   help="shallow-fusion weight λ of the LM (required with --lm; `contextnet tune-fusion` picks one)")
     p.add_argument("--length-bonus", type=float, default=0.0, help="shallow-fusion reward β per emitted token")
     p.add_argument("--max-symbols-per-frame", type=int, default=None,
                    help="greedy search's per-frame symbol cap (default: the model's config)")
@@ -52,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
     if args.manifest is None and args.records is None:
         print("contextnet evaluate: give --manifest FILE, --records DIR, or both", file=sys.stderr)
         return 2
-    if args.lm is None and args.lm_weight:
-        print("contextnet evaluate: --lm-weight needs --lm DIR", file=sys.stderr)
+    if (args.lm is None) != (args.lm_weight is None):
+        print("contextnet evaluate: --lm DIR and --lm-weight λ go together (`contextnet tune-fusion` picks λ and "
+              "--length-bonus on a dev set)", file=sys.stderr)
         return 2
     from tf_contextnet.features import AudioError
     from tf_contextnet.inference import load_model_directory
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         cap = args.max_symbols_per_frame or int(loaded.config.get("decoding", {}).get("max_symbols_per_frame", 4))
         out = args.out or default_out(args)
         report = evaluate_manifest(loaded, args.manifest, records=args.records, beam_size=args.beam,
-                                   max_symbols_per_frame=cap, language_model=args.lm, lm_weight=args.lm_weight,
+                                   max_symbols_per_frame=cap, language_model=args.lm, lm_weight=args.lm_weight or 0.0,
                                    length_bonus=args.length_bonus, batch_size=args.batch_size,
                                    normalizer=TextNormalizer(lowercase=not args.keep_case,
                                                              remove_punctuation=not args.keep_punctuation),
