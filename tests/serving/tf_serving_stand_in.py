@@ -78,6 +78,8 @@ def _decode_json_value(value):
     """TF Serving's REST input rule: ``{"b64": s}`` is binary; lists nest."""
     if isinstance(value, dict) and set(value) == {"b64"}:
         return base64.b64decode(value["b64"])
+    if isinstance(value, dict):
+        return {k: _decode_json_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_decode_json_value(v) for v in value]
     return value
@@ -114,8 +116,7 @@ def rest_predict(model: SessionModel, body: dict) -> dict:
         count = len(next(iter(outputs.values())))
         return {"predictions": [{k: _encode_json_value(k, v[i]) for k, v in outputs.items()} for i in range(count)]}
     if "inputs" in body:
-        given = _decode_json_value(body["inputs"]) if not isinstance(body["inputs"], dict) else \
-            {k: _decode_json_value(v) for k, v in body["inputs"].items()}
+        given = _decode_json_value(body["inputs"])
         if not isinstance(given, dict):
             (name,) = model.signatures[signature].inputs
             given = {name: given}
@@ -147,6 +148,8 @@ def _rest_handler(model: SessionModel):
                 self._reply(200, rest_predict(model, body))
             except tf.errors.InvalidArgumentError as error:
                 self._reply(400, {"error": error.message})
+            except tf.errors.OpError as error:  # TF Serving answers other statuses with 500 and the message
+                self._reply(500, {"error": error.message})
             except (KeyError, ValueError, TypeError) as error:
                 self._reply(400, {"error": str(error)})
 
