@@ -104,18 +104,3 @@ def test_op_checker_fails_on_py_func_and_non_core_ops(tmp_path):
     path = _save(TextOps(), tmp_path / "tf_text")
     with pytest.raises(UnsupportedOpsError, match="outside TensorFlow's core registry.*Whitespace"):
         check_saved_model_ops(path)
-
-
-def test_bad_arguments_exit_2(tmp_path, capsys):
-    from tf_contextnet.cli.main import main
-
-    assert main(["export", "--model", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
-    assert "model.keras is missing" in capsys.readouterr().err
-
-
-def test_cli_tflite_variant_names_checked(tiny_model_dir, tmp_path, capsys):
-    from tf_contextnet.cli.main import main
-
-    assert main(["export", "--model", str(tiny_model_dir), "--out", str(tmp_path / "o"), "--tflite", "int8"]) == 2
-    assert "unknown TFLite variant(s) ['int8']" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
