@@ -22,3 +22,11 @@ def exported(tiny_model_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export") / "out"
     assert main(["export", "--model", str(tiny_model_dir), "--out", str(out), "--version", "3"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def loaded_saved_model(exported):
+    """The exported SavedModel loaded once (TF2 API) for every test that calls its signatures."""
+    import tensorflow as tf
+
+    return tf.saved_model.load(str(exported / "saved_model" / "3"))

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -45,7 +44,7 @@ def test_models_config_is_tf_serving_text_proto_with_absolute_base_path(exported
     assert os.path.isabs(model.base_path) and model.base_path == str(exported / "saved_model")
 
 
-def test_warmup_request_parses_as_prediction_log_and_runs(exported):
+def test_warmup_request_parses_as_prediction_log_and_runs(exported, loaded_saved_model):
     from tensorflow_serving.apis import prediction_log_pb2
 
     path = exported / "saved_model" / "3" / "assets.extra" / "tf_serving_warmup_requests"
@@ -56,8 +55,7 @@ def test_warmup_request_parses_as_prediction_log_and_runs(exported):
     assert request.model_spec.name == "contextnet" and request.model_spec.signature_name == "serving_default"
     audio = tf.make_ndarray(request.inputs["audio"])
     assert audio.shape == (1,) and audio[0][:4] == b"RIFF"
-    loaded = tf.saved_model.load(str(exported / "saved_model" / "3"))
-    result = loaded.signatures["serving_default"](audio=tf.constant(audio))
+    result = loaded_saved_model.signatures["serving_default"](audio=tf.constant(audio))
     assert result["tokens"].shape[0] == 1
 
 

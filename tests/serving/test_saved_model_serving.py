@@ -18,8 +18,8 @@ CLIENT = Path(__file__).with_name("tf_only_client.py")
 
 
 @pytest.fixture(scope="module")
-def signatures(exported):
-    return tf.saved_model.load(str(exported / "saved_model" / "3")).signatures
+def signatures(loaded_saved_model):
+    return loaded_saved_model.signatures
 
 
 @pytest.fixture(scope="module")

@@ -38,8 +38,8 @@ def wavs():
 
 
 @pytest.fixture(scope="module")
-def expected(exported, wavs):
-    signature = tf.saved_model.load(str(exported / "saved_model" / "3")).signatures["serving_default"]
+def expected(loaded_saved_model, wavs):
+    signature = loaded_saved_model.signatures["serving_default"]
     return [signature(audio=tf.constant([w]))["transcript"][0].numpy().decode() for w in wavs]
 
 
