@@ -151,6 +151,7 @@ def export_model(model_dir: str | os.PathLike, out: str | os.PathLike, version: 
         "model_name": MODEL_NAME,
         "source_model_directory": os.path.abspath(os.fspath(model_dir)),
         "model_class": type(model).__name__,
+        "preset": loaded.config.get("training", {}).get("preset"),
         "model_config": {k: v for k, v in config.items() if k not in ("name", "trainable", "dtype")},
         "parameters": int(model.count_params()),
         "sample_rate": rate,
