@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from tf_contextnet.layers.masked_batch_normalization import MaskedBatchNormalization, finish_affine
 from tf_contextnet.layers.squeeze_excite_1d import SqueezeExcite1D
+from tf_contextnet.utils.masking import valid_frames, zero_padding
 
 
 @keras.saving.register_keras_serializable(package="tf_contextnet")
@@ -26,7 +27,9 @@ class ContextBlock(keras.layers.Layer):
     Padding semantics: the depthwise conv pads ``(kernel_size-1)//2`` zeros on the left and the
     rest on the right (independently of T), so output frame ``i`` is centred on input frame
     ``i·strides`` and T' = ceil(T / strides); the strided residual takes frames ``0, s, 2s, ...``.
-    Padded frames are zeroed before every depthwise conv and on the output, so they never reach
+    The input's padding is zeroed with ``tf.where`` (``utils.masking``'s convention: NaN/Inf there
+    cannot leak, into values or gradients); padded frames are zeroed again before every depthwise
+    conv and on the output, so they never reach
     valid frames; batch-norm statistics come from valid frames only (``MaskedBatchNormalization``),
     so in training too a sequence's outputs do not depend on how much padding it has (apart from
     batch statistics being shared across the batch, as in any batch norm). In inference the
@@ -134,8 +137,9 @@ class ContextBlock(keras.layers.Layer):
     def call(self, inputs, training=None):
         x, lengths = inputs
         out_lengths = self.output_lengths(lengths)
-        mask = tf.sequence_mask(lengths, maxlen=tf.shape(x)[1], dtype=x.dtype)[..., None]
-        x = x * mask
+        valid = valid_frames(lengths, tf.shape(x)[1])
+        mask = tf.cast(valid, x.dtype)
+        x = zero_padding(x, valid)  # tf.where: NaN/Inf in padding cannot reach valid frames
         out_mask = mask
         if self.strides > 1:
             out_mask = tf.sequence_mask(out_lengths, maxlen=(tf.shape(x)[1] + self.strides - 1) // self.strides,

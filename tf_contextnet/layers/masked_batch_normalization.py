@@ -8,6 +8,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tf_contextnet.utils.masking import valid_frames, zero_padding
+
 
 def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: float,
                           activate: bool = False, mask_output: bool = False, residual: tf.Tensor | None = None):
@@ -94,7 +96,9 @@ class MaskedBatchNormalization(keras.layers.Layer):
     Inference: ``y = x · scale + offset`` with ``scale = γ / sqrt(σ²_moving + ε)`` and
     ``offset = β - μ_moving · scale`` (see ``scale_and_offset``, which lets a caller fold the
     normalisation into a preceding linear map). Padded frames are *not* zeroed here (the caller
-    masks after its activation); statistics are computed in the variable dtype (float32 under
+    masks after its activation), but ``call`` zeroes the padding of ``x`` with ``tf.where`` first,
+    so NaN/Inf there reach no valid value or gradient; ``normalize`` (the fused path the conv block
+    uses) expects finite padding. Statistics are computed in the variable dtype (float32 under
     mixed precision).
 
     Statistics are per replica (not synchronised across a distribution strategy).
@@ -151,8 +155,9 @@ class MaskedBatchNormalization(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, lengths = inputs
-        valid = tf.sequence_mask(lengths, maxlen=tf.shape(x)[1], dtype=self.variable_dtype)[..., None]
-        return self.normalize(x, valid, training=training), lengths
+        valid = valid_frames(lengths, tf.shape(x)[1])
+        x = zero_padding(x, valid)  # tf.where: the masked sums below are matmuls, where 0·NaN = NaN
+        return self.normalize(x, tf.cast(valid, self.variable_dtype), training=training), lengths
 
     def compute_output_shape(self, input_shape):
         return input_shape[0], input_shape[1]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tf_contextnet.utils.masking import valid_frames, zero_padding
+
 
 @keras.saving.register_keras_serializable(package="tf_contextnet")
 class SqueezeExcite1D(keras.layers.Layer):
@@ -21,7 +23,7 @@ class SqueezeExcite1D(keras.layers.Layer):
     (sum of valid values divided by their count), computed from cumulative sums in O(T·D).
 
     Call: ``layer((x [B, T, D], lengths [B]), training)`` → ``(y [B, T, D], lengths)``; padded
-    frames of ``y`` are zero.
+    frames of ``y`` are zero, and NaN/Inf in the padding of ``x`` reach no valid value or gradient.
     """
 
     def __init__(self, reduction: int = 8, context_window: int | None = None, activation: str = "swish",
@@ -52,7 +54,8 @@ class SqueezeExcite1D(keras.layers.Layer):
         """The pooled context ``x̄``: ``[B, 1, D]`` (global) or ``[B, T, D]`` (windowed), in
         ``mask``'s dtype (float32, or float64 for a float64 layer).
 
-        ``mask`` is ``[B, T, 1]`` (1 on valid frames).
+        ``mask`` is ``[B, T, 1]`` (1 on valid frames); ``x`` must be finite on padding (``call``
+        zeroes it with ``tf.where`` first).
         """
         x = tf.cast(x, mask.dtype) * mask
         if self.context_window is None:
@@ -71,15 +74,16 @@ class SqueezeExcite1D(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, lengths = inputs
+        valid = valid_frames(lengths, tf.shape(x)[1])
+        x = zero_padding(x, valid)  # tf.where: NaN/Inf in padding cannot leak (0·NaN = NaN)
         # Pool in float32 at least: cumulative sums in float16 would lose the window means.
-        mask = tf.sequence_mask(lengths, maxlen=tf.shape(x)[1],
-                                dtype=tf.float64 if x.dtype == tf.float64 else tf.float32)[..., None]
+        mask = tf.cast(valid, tf.float64 if x.dtype == tf.float64 else tf.float32)
         pooled = tf.cast(self.context(x, mask), self.compute_dtype)
         # Dense on rank 2 ([B, D] or [B·T, D]): Keras' rank-3 path adds a tensordot's worth of ops.
         flat = tf.reshape(pooled, [-1, pooled.shape[-1]])
         theta = keras.activations.sigmoid(self.excite(self._activation_fn(self.squeeze(flat))))
         theta = tf.reshape(theta, [tf.shape(x)[0], -1, x.shape[-1]])
-        return x * theta * tf.cast(mask, x.dtype), lengths
+        return zero_padding(x * theta, valid), lengths
 
     def compute_output_shape(self, input_shape):
         return input_shape[0], input_shape[1]
