@@ -96,6 +96,7 @@ def test_unknown_precision_is_named():
         set_precision("int8")
 
 
+@pytest.mark.slow  # the fast suite checks the same on a smaller model: tests/models/test_transducer_training_mixin.py
 def test_contextnet_transducer_compute_loss_is_the_transducer_loss():
     from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
 
