@@ -59,10 +59,13 @@ def test_sigterm_then_spent_budget_write_the_model_and_the_log(tmp_path):
     assert 0 < spent < 600
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
-    # The same command with a budget already spent: one step, then a clean stop, the log appended.
-    second = run_training(TrainingConfig(**{**config.__dict__, "minutes": spent / 60 / 2}))
+    # A budget already spent: the earlier result, nothing trained or traced.
+    spent_run = run_training(TrainingConfig(**{**config.__dict__, "minutes": spent / 60 / 2}))
+    assert spent_run.stopped_reason.endswith("already spent") and spent_run.steps == 3
+    # One more second of budget: resumes from the backup of the clean stop (step 3), one step, the log appended.
+    second = run_training(TrainingConfig(**{**config.__dict__, "minutes": (spent + 1) / 60}))
     assert second.stopped_reason.startswith("time budget of")
-    assert second.steps == 4  # resumed from the backup written at the clean stop (step 3), one more step
+    assert second.steps == 4
     with open(out / "logs" / "metrics.csv", newline="") as f:
         rows = list(csv.reader(f))
     assert tuple(rows[0]) == COLUMNS

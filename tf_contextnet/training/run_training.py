@@ -174,11 +174,34 @@ def auto_bucket_boundaries(config: TrainingConfig, buckets: int = 4) -> list[flo
     return duration_buckets(seconds, config.batch_size, buckets, config.max_duration)
 
 
+def _budget_already_spent(config: TrainingConfig) -> TrainingResult | None:
+    """The earlier run's result when ``config.minutes`` is spent and its model directory is written."""
+    if config.minutes is None:
+        return None
+    from tf_contextnet.training.time_budget import spent_seconds
+
+    spent = spent_seconds(os.path.join(config.out, "time_spent.json"))
+    written = os.path.join(config.out, "config.json")
+    if spent < config.minutes * 60 or not os.path.isfile(os.path.join(config.out, "model.keras")) \
+            or not os.path.isfile(written):
+        return None
+    with open(written, encoding="utf-8") as f:
+        steps = int(json.load(f).get("training", {}).get("steps", 0))
+    history = {}
+    if os.path.isfile(os.path.join(config.out, "history.json")):
+        with open(os.path.join(config.out, "history.json"), encoding="utf-8") as f:
+            history = json.load(f)
+    return TrainingResult(history, f"time budget of {config.minutes:g} min already spent", 0.0, steps)
+
+
 def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainingResult:
     """Train per ``config``; write the model directory to ``config.out``; return history and timing."""
     from tf_contextnet.data import make_dataset
 
     os.makedirs(config.out, exist_ok=True)
+    done = _budget_already_spent(config)
+    if done is not None:  # re-running a finished budgeted command: nothing to train, nothing to trace
+        return done
     keras.utils.set_random_seed(config.seed)
     set_precision(config.precision)
     strategy = get_strategy(config.strategy, tpu=config.tpu)

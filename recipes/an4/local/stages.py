@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -226,7 +227,7 @@ def stage_evaluate(args: argparse.Namespace, summary: dict, choice: dict) -> str
     minutes = spent_seconds(args.out / "train" / "time_spent.json") / 60
     header = (f"## AN4, {decoder}, {choice['chosen']} weights (chosen on dev)\n\n"
               f"{minutes:.1f} min of training, {choice['train_steps']} steps; command: "
-              f"`python recipes/an4/train.py {' '.join(sys.argv[1:])}`\n")
+              f"`python recipes/an4/train.py {shlex.join(sys.argv[1:])}`\n")
     text = header + "\n" + "\n\n".join(sections) + "\n"
     (args.out / "results.md").write_text(text, encoding="utf-8")
     return text
