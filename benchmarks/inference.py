@@ -1,6 +1,6 @@
 """Inference benchmark: WAV → text with Keras, the SavedModel and TFLite float/fp16/dynamic.
 
-Each backend runs in its own process (peak RSS from ``ru_maxrss``), on the same ``--seconds`` of
+Each backend runs in its own process (peak RSS: its VmHWM; ``ru_maxrss`` would carry the parent's), on the same ``--seconds`` of
 real LibriSpeech audio (16 kHz, ``../shared/data/librispeech_audio`` concatenated), with
 ``--threads`` CPU threads:
 
@@ -110,6 +110,15 @@ def wav_bytes(audio: np.ndarray) -> bytes:
 
 
 def peak_rss_mib() -> float:
+    """This process's peak RSS: VmHWM (Linux), else ``ru_maxrss``. On Linux ``ru_maxrss`` keeps the
+    parent's high-water mark across fork + exec (the parent here held the export), VmHWM does not."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -209,7 +218,7 @@ def main(argv=None) -> int:
         model = "untrained " + args.preset + (f" alpha {args.alpha}" if args.alpha else "") if not args.model \
             else args.model
         note = (f"Model: {model}, V = {args.vocabulary_size}; median of {args.repeats} calls after {args.warmup} "
-                f"warm-up calls, one process per backend (peak RSS = ru_maxrss of that process). RTF = p50 / "
+                f"warm-up calls, one process per backend (peak RSS = VmHWM of that process). RTF = p50 / "
                 f"audio seconds (batch x {args.seconds:g} s). Compare figures only within this table.")
         text = table(rows, args, note)
         if args.tfasr:
