@@ -16,6 +16,13 @@ probe_classifier = import_recipe_module("digits", "probe_classifier")
 SPEAKERS = ("ann", "bob", "cy", "dan")
 
 
+@pytest.fixture(autouse=True)
+def digits_local_package():
+    """The probe imports ``local.experiment`` when it runs: make ``local`` the digits recipe's again
+    (another recipe's tests may have switched it since this module was collected)."""
+    import_recipe_module("digits", "experiment")
+
+
 def write_tone_digits(folder: Path, tone_of_digit: dict[str, list[float]], takes: int = 4) -> Path:
     """``{digit}_{speaker}_{take}.wav``: digit ``d`` of ``speaker`` is a tone at ``tone_of_digit[speaker][d]`` Hz."""
     folder.mkdir(parents=True)
