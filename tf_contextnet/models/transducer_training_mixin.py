@@ -41,6 +41,9 @@ class TransducerTrainingMixin:
         if loss is not None:
             compiled_loss_function(loss, type(self).__name__)
         super().compile(optimizer, loss, *args, **kwargs)
+        # compute_loss calls self.loss itself: Keras' CompileLoss would map one loss onto every entry
+        # of the output dict (and build itself symbolically under a strategy), so it is not kept.
+        self._compile_loss = None
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The batch's scalar float32 loss (labels travel in ``x`` unless the data has a ``y``)."""
