@@ -1,4 +1,5 @@
-"""Tests of the digits recipe's training script (recipes/digits/train.py) and its time budget."""
+"""Tests of the digits recipe's training script (recipes/digits/train.py); its time budget is the library's
+(tests/training/test_time_budget.py)."""
 
 from __future__ import annotations
 
@@ -7,57 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 
-from recipe_modules import RECIPES, import_recipe_module
+from recipe_modules import RECIPES
 
-time_budget = import_recipe_module("digits", "time_budget")
 TRAIN = RECIPES / "digits" / "train.py"
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_time_budget_stops_and_counts_across_runs(tmp_path: Path, monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(time_budget.time, "monotonic", clock)
-    state = tmp_path / "spent.json"
-    callback = time_budget.TimeBudget(60.0, state, save_every_seconds=10.0)
-    callback.set_model(types.SimpleNamespace(stop_training=False))
-    callback.on_train_begin()
-    for _ in range(4):  # 4 batches of 10 s: 40 s < 60 s
-        clock.now += 10
-        callback.on_train_batch_end(0)
-    assert not callback.model.stop_training
-    assert time_budget.spent_seconds(state) == pytest.approx(40.0)
-    callback.on_train_end()  # a "killed" run would stop here; the state holds 40 s
-
-    resumed = time_budget.TimeBudget(60.0, state, save_every_seconds=10.0)
-    resumed.set_model(types.SimpleNamespace(stop_training=False))
-    resumed.on_train_begin()
-    clock.now += 15
-    resumed.on_train_batch_end(0)
-    assert not resumed.model.stop_training  # 55 s
-    clock.now += 10
-    resumed.on_train_batch_end(0)
-    assert resumed.model.stop_training  # 65 s >= 60 s
-    resumed.on_train_end()
-    assert json.loads(state.read_text())["train_seconds"] == pytest.approx(65.0)
-    with pytest.raises(ValueError, match=">= 0 seconds"):
-        time_budget.TimeBudget(-1.0, state)
-
-
-def _run(args: list[str], env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(TRAIN), *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
 
 
 def test_without_fsdd_or_espeak_it_names_the_install_command(tmp_path: Path):

@@ -26,21 +26,21 @@ from tf_contextnet.models.transducer import transducer_parts
 BLANK = 0
 
 
-def state_batch_axes(prediction_network: keras.layers.Layer):
-    """The batch axis of each tensor of the prediction network's (opaque, nested) state.
+def state_batch_axes(initial_state):
+    """The batch axis of each tensor of the (opaque, nested) state that ``initial_state(n)`` returns
+    (a prediction network's ``get_initial_state``, a language model's ``initial_state``).
 
-    Found by comparing the static shapes of ``get_initial_state(1)`` and ``get_initial_state(2)``,
-    so any layout works (e.g. ``[L, 2, B, H]`` or a list of ``[B, H]``).
+    Found by comparing the static shapes for n = 1 and n = 2, so any layout works (e.g.
+    ``[L, 2, B, H]`` or a list of ``[B, H]``).
     """
     def axis(one, two):
         differ = [i for i, (a, b) in enumerate(zip(one.shape, two.shape)) if a != b]
         if len(differ) != 1:
-            raise ValueError(f"cannot find the batch axis of a prediction-network state tensor: shapes "
-                             f"{one.shape} (batch 1) and {two.shape} (batch 2)")
+            raise ValueError(f"cannot find the batch axis of a state tensor: shapes {one.shape} (batch 1) and "
+                             f"{two.shape} (batch 2)")
         return differ[0]
 
-    return tf.nest.map_structure(axis, prediction_network.get_initial_state(1),
-                                 prediction_network.get_initial_state(2))
+    return tf.nest.map_structure(axis, initial_state(1), initial_state(2))
 
 
 def _select(mask: tf.Tensor, new, old, axes=None):
@@ -79,7 +79,7 @@ def greedy_decode_encoded(encoded: tf.Tensor, encoded_lengths: tf.Tensor,
     batch = tf.shape(encoded)[0]
     enc_proj = joint_network.project_encoder(encoded)
     state = prediction_network.get_initial_state(batch)
-    axes = state_batch_axes(prediction_network)
+    axes = state_batch_axes(prediction_network.get_initial_state)
     pred_out, state = prediction_network.predict_step(tf.fill([batch], BLANK), state)
     pred_proj = joint_network.project_prediction(pred_out)
     emitted = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=tf.TensorShape([None]))

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import keras
 import tensorflow as tf
 
+from tf_contextnet.decoding.greedy import state_batch_axes
 from tf_contextnet.models.transducer import transducer_parts
 
 BLANK = 0
@@ -50,18 +51,6 @@ class NBest(NamedTuple):
     tokens: tf.Tensor
     lengths: tf.Tensor
     scores: tf.Tensor
-
-
-def state_batch_axes(initial_state) -> Any:
-    """The batch axis of each tensor of the nested state ``initial_state(n)`` returns (any layout)."""
-    def axis(one, two):
-        differ = [i for i, (a, b) in enumerate(zip(one.shape, two.shape)) if a != b]
-        if len(differ) != 1:
-            raise ValueError(f"cannot find the batch axis of a state tensor: shapes {one.shape} (batch 1) and "
-                             f"{two.shape} (batch 2)")
-        return differ[0]
-
-    return tf.nest.map_structure(axis, initial_state(1), initial_state(2))
 
 
 def _gather(state, index: tf.Tensor, axes):

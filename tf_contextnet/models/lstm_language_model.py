@@ -17,6 +17,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tf_contextnet.models.lstm_sequence import lstm_stack_step
+
 NEG_INF = -1e9
 
 
@@ -86,13 +88,8 @@ class LstmLanguageModel(keras.Model):
         """``tokens [n]`` (0 = start), ``state [L, 2, n, H]`` → ``(log p(next) [n, V + 1], new state)``."""
         if not self.built:
             self.build()
-        y = self.embedding(tf.cast(tokens, tf.int32))
-        new_states = []
-        for i, lstm in enumerate(self.lstms):
-            h, c = tf.cast(state[i, 0], y.dtype), tf.cast(state[i, 1], y.dtype)
-            y, (h, c) = lstm.cell(y, [h, c], training=False)
-            new_states.append(tf.stack([tf.cast(h, tf.float32), tf.cast(c, tf.float32)]))
-        return tf.nn.log_softmax(self._logits(y), axis=-1), tf.stack(new_states)
+        y, new_state = lstm_stack_step(self.embedding(tf.cast(tokens, tf.int32)), self.lstms, state)
+        return tf.nn.log_softmax(self._logits(y), axis=-1), new_state
 
     def sentence_log_probs(self, tokens: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
         """``log p(y_1..y_U </s>)`` ``[B]`` of 0-padded ``tokens [B, U]`` with ``lengths [B]``."""

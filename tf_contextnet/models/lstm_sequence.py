@@ -88,3 +88,18 @@ def _scan_with_carries(fn, elements, initial, output_zeros, reverse: bool = Fals
     """
     return tf.scan(lambda accumulated, element: fn(accumulated[0], element), elements,
                    initializer=(initial, output_zeros), reverse=reverse)
+
+
+def lstm_stack_step(x: tf.Tensor, lstms, state: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """One step of stacked Keras LSTM layers: ``x [B, E]``, ``state [L, 2, B, H]`` (float32 (h, c) per
+    layer) → ``(h_L [B, H] in x's dtype, new state [L, 2, B, H] float32)``.
+
+    The state stays float32 under every precision policy so that decoders can keep it in loop
+    variables of one dtype; each layer computes in its own dtype.
+    """
+    new_states = []
+    for i, lstm in enumerate(lstms):
+        h, c = tf.cast(state[i, 0], x.dtype), tf.cast(state[i, 1], x.dtype)
+        x, (h, c) = lstm.cell(x, [h, c], training=False)
+        new_states.append(tf.stack([tf.cast(h, tf.float32), tf.cast(c, tf.float32)]))
+    return x, tf.stack(new_states)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tf_contextnet.models.lstm_sequence import lstm_sequence
+from tf_contextnet.models.lstm_sequence import lstm_sequence, lstm_stack_step
 
 LSTM_IMPLEMENTATIONS = ("auto", "fused", "keras")
 
@@ -93,13 +93,7 @@ class PredictionNetwork(keras.layers.Layer):
         → ``(out [B, H], new_state [L, 2, B, H])``."""
         if not self.built:
             self.build()
-        y = self.embedding(tf.cast(tokens, tf.int32))
-        new_states = []
-        for i, lstm in enumerate(self.lstms):
-            h, c = tf.cast(state[i, 0], y.dtype), tf.cast(state[i, 1], y.dtype)
-            y, (h, c) = lstm.cell(y, [h, c], training=False)
-            new_states.append(tf.stack([tf.cast(h, tf.float32), tf.cast(c, tf.float32)]))
-        return y, tf.stack(new_states)
+        return lstm_stack_step(self.embedding(tf.cast(tokens, tf.int32)), self.lstms, state)
 
     def compute_output_shape(self, input_shape):
         labels_shape = input_shape[0]
