@@ -148,10 +148,8 @@ def dev_wer(loaded, entries, decode) -> float:
 
 
 def _load_model_directory():
-    try:
-        from tf_contextnet.inference import load_model_directory, save_model_directory
-    except ImportError:  # before the inference package existed
-        from tf_contextnet.training.model_directory import load_model_directory, save_model_directory
+    from tf_contextnet.inference import load_model_directory, save_model_directory
+
     return load_model_directory, save_model_directory
 
 
@@ -234,24 +232,19 @@ def stage_evaluate(args: argparse.Namespace, summary: dict, choice: dict) -> str
 
 
 def stage_export(args: argparse.Namespace) -> None:
-    """``contextnet export`` of the chosen model when the command exists; otherwise says so."""
+    """``contextnet export`` of the chosen model into ``OUT/export``; redone when the model is newer."""
     model_dir = args.out / "model"
-    try:
-        import tf_contextnet.cli.export  # noqa: F401
-    except ImportError:
-        print(f"[export] not available yet (`contextnet export` is being built); the model directory {model_dir} "
-              "is what `contextnet transcribe --model` reads")
-        return
     target = args.out / "export"
-    if target.exists():
+    manifest = target / "manifest.json"
+    if manifest.exists() and manifest.stat().st_mtime >= (model_dir / "model.keras").stat().st_mtime:
         print(f"[export] reusing {target}")
         return
+    shutil.rmtree(target, ignore_errors=True)
     command = [sys.executable, "-m", "tf_contextnet.cli.main", "export", "--model", str(model_dir), "--out", str(target)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         shutil.rmtree(target, ignore_errors=True)
-        print(f"[export] `contextnet export` failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
-        return
+        raise SystemExit(f"[export] `contextnet export` failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
     print(f"[export] {target}")
 
 
