@@ -50,6 +50,7 @@ def spread(offset: float) -> list[float]:
     return [300.0 * 2 ** (d / 3) + offset for d in range(10)]
 
 
+@pytest.mark.slow  # trains the probe CNN for ~60 s; the error path below stays fast
 def test_probe_generalises_when_the_held_out_speaker_shares_the_mapping(tmp_path: Path):
     tones = {speaker: spread(10.0 * i) for i, speaker in enumerate(SPEAKERS)}
     errors, epochs, trained_on = probe_classifier.probe(corpus(tmp_path, tones), seconds=600.0, seed=0,
@@ -59,6 +60,7 @@ def test_probe_generalises_when_the_held_out_speaker_shares_the_mapping(tmp_path
     assert errors["dan"] <= 0.15
 
 
+@pytest.mark.slow
 def test_probe_reports_failure_when_the_held_out_speaker_differs(tmp_path: Path):
     """Negative control: the held-out speaker says every digit with another digit's tone."""
     tones = {speaker: spread(10.0 * i) for i, speaker in enumerate(SPEAKERS)}
