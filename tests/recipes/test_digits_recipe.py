@@ -17,6 +17,11 @@ from recipe_modules import RECIPES
 TRAIN = RECIPES / "digits" / "train.py"
 
 
+def _run(args: list[str], env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TRAIN), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
 def test_without_fsdd_or_espeak_it_names_the_install_command(tmp_path: Path):
     """No shared data and no espeak-ng: a clear message with the install command, exit code 2."""
     bin_dir = tmp_path / "bin"
