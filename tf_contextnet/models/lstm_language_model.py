@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tf_contextnet.models.lstm_sequence import lstm_stack_step
+from tf_contextnet.models.lstm_sequence import build_lstm_stack, lstm_stack_step
 
 NEG_INF = -1e9
 
@@ -56,16 +56,10 @@ class LstmLanguageModel(keras.Model):
         self.embedding = keras.layers.Embedding(self.vocabulary_size, self.embedding_dim, name="embedding",
                                                 dtype=self.dtype_policy)
         self.embedding.build((None, None))
-        self.lstms = []
-        width = self.embedding_dim
-        for i in range(self.num_layers):
-            lstm = keras.layers.LSTM(self.units, return_sequences=True, name=f"lstm_{i}", dtype=self.dtype_policy)
-            lstm.build((None, None, width))
-            self.lstms.append(lstm)
-            width = self.units
+        self.lstms = build_lstm_stack(self.units, self.num_layers, self.embedding_dim, self.dtype_policy)
         self.output_projection = keras.layers.Dense(self.vocabulary_size + 1, name="output_projection",
                                                     dtype=self.dtype_policy)
-        self.output_projection.build((None, width))
+        self.output_projection.build((None, self.units))
         self.dropout_layer = keras.layers.Dropout(self.dropout)
         self.built = True
 

@@ -1,10 +1,12 @@
-"""An LSTM over a whole sequence with a hand-written backward pass (the CPU training path).
+"""LSTM pieces shared by the prediction network and the LM: a whole-sequence LSTM with a hand-written
+backward pass (the CPU training path), one step of a stack of LSTM layers, and building that stack.
 
 Shape letters: B batch, U steps, E input width, H units.
 """
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 
@@ -103,3 +105,15 @@ def lstm_stack_step(x: tf.Tensor, lstms, state: tf.Tensor) -> tuple[tf.Tensor, t
         x, (h, c) = lstm.cell(x, [h, c], training=False)
         new_states.append(tf.stack([tf.cast(h, tf.float32), tf.cast(c, tf.float32)]))
     return x, tf.stack(new_states)
+
+
+def build_lstm_stack(units: int, num_layers: int, input_width: int, dtype, return_state: bool = False) -> list:
+    """``num_layers`` built Keras LSTM layers ``lstm_0, lstm_1, ..`` of ``units`` returning sequences,
+    the first reading ``input_width`` channels (the stack of the prediction network and of the LM)."""
+    lstms = []
+    for i in range(num_layers):
+        lstm = keras.layers.LSTM(units, return_sequences=True, return_state=return_state, name=f"lstm_{i}",
+                                 dtype=dtype)
+        lstm.build((None, None, input_width if i == 0 else units))
+        lstms.append(lstm)
+    return lstms

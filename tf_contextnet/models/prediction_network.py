@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tf_contextnet.models.lstm_sequence import lstm_sequence, lstm_stack_step
+from tf_contextnet.models.lstm_sequence import build_lstm_stack, lstm_sequence, lstm_stack_step
 
 LSTM_IMPLEMENTATIONS = ("auto", "fused", "keras")
 
@@ -53,14 +53,8 @@ class PredictionNetwork(keras.layers.Layer):
         self.embedding = keras.layers.Embedding(self.vocabulary_size, self.embedding_dim, name="embedding",
                                                 dtype=self.dtype_policy)
         self.embedding.build((None, None))
-        self.lstms = []
-        width = self.embedding_dim
-        for i in range(self.num_layers):
-            lstm = keras.layers.LSTM(self.units, return_sequences=True, return_state=True, name=f"lstm_{i}",
-                                     dtype=self.dtype_policy)
-            lstm.build((None, None, width))
-            self.lstms.append(lstm)
-            width = self.units
+        self.lstms = build_lstm_stack(self.units, self.num_layers, self.embedding_dim, self.dtype_policy,
+                                      return_state=True)
         self.built = True
 
     def get_initial_state(self, batch_size: int | tf.Tensor) -> tf.Tensor:
