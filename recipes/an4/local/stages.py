@@ -117,34 +117,11 @@ def greedy_decoder(loaded, max_symbols_per_frame: int = 4):
     return make_greedy_decoder(loaded.model, max_symbols_per_frame)
 
 
-def transcribe_manifest(loaded, entries, decode, batch_size: int = 16) -> list[str]:
-    """Greedy transcripts of manifest ``entries`` (audio read from their files), in order."""
-    import tensorflow as tf
+def dev_wer(loaded, utterances, decode) -> float:
+    """Dev WER through the library's evaluation: raw transcripts and the same normaliser as the final score."""
+    from tf_contextnet.inference.evaluate import evaluate
 
-    from tf_contextnet.features import load_audio
-
-    order = sorted(range(len(entries)), key=lambda i: entries[i].duration or 0.0)
-    texts: dict[int, str] = {}
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        waves = [load_audio(entries[i].audio_path) for i in chunk]
-        lengths = np.array([len(w) for w in waves], np.int32)
-        batch = np.zeros((len(waves), lengths.max()), np.float32)
-        for row, wave in enumerate(waves):
-            batch[row, :len(wave)] = wave
-        features, frames = loaded.feature_extractor((tf.constant(batch), tf.constant(lengths)))
-        if loaded.normalization is not None:
-            features, frames = loaded.normalization((features, frames))
-        tokens, _ = decode(features, tf.cast(frames, tf.int32))
-        decoded = loaded.tokenizer.decode(tokens).numpy().reshape(-1)
-        texts.update({i: t.decode("utf-8") for i, t in zip(chunk, decoded)})
-    return [texts[i] for i in range(len(entries))]
-
-
-def dev_wer(loaded, entries, decode) -> float:
-    hyps = transcribe_manifest(loaded, entries, decode)
-    return scoring.total(scoring.score([e.uid for e in entries], [e.speaker or "" for e in entries],
-                                       [e.transcript for e in entries], hyps)).rate
+    return evaluate(loaded, utterances, decode, name="dev", progress=False).words.rate
 
 
 def _load_model_directory():
@@ -167,7 +144,9 @@ def stage_average(args: argparse.Namespace) -> dict:
     rows = read_metrics(train_dir / "logs" / "metrics.csv")
     best, epochs = choose_epochs(rows, args.avg)
     loaded = load_model_directory(train_dir)
-    dev = read_manifest(args.out / "data" / "dev.tsv")
+    from tf_contextnet.inference.evaluate import utterances_from_manifest
+
+    dev = utterances_from_manifest(args.out / "data" / "dev.tsv")
     checkpoints = [train_dir / "checkpoints" / f"epoch-{e:04d}.weights.h5" for e in epochs]
     checkpoints = [c for c in checkpoints if c.is_file()]
     candidates = {"final": loaded.model.get_weights()}
