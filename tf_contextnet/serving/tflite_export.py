@@ -35,36 +35,17 @@ from tf_contextnet.features import LogMelSpectrogram
 from tf_contextnet.inference import ModelDirectory
 from tf_contextnet.models import transducer_parts
 from tf_contextnet.serving.op_checker import check_tflite_ops
-from tf_contextnet.utils.masking import mask_sequence
 
 BLANK = 0
 VARIANTS = ("float", "fp16", "dynamic")
 
 
 def _float_log_mel(extractor: LogMelSpectrogram, waveform: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """``extractor``'s log-mel of ``waveform [1, N]`` (its formula, see ``LogMelSpectrogram``), with the
-    mel matrix scaled by a run-time 1.0 so that no quantiser treats it as a weight."""
+    """``extractor``'s log-mel of ``waveform [1, N]``, with the mel matrix scaled by a run-time 1.0 so that
+    no quantiser treats it as a weight (the front end stays float in every variant)."""
     num_samples = tf.shape(waveform)[1]
-    short = tf.maximum(0, extractor.frame_length - num_samples)
-    padded = tf.pad(waveform, [[0, 0], [0, short]])
-    spectrum = tf.signal.stft(padded, extractor.frame_length, extractor.frame_step, extractor.fft_length,
-                              window_fn=tf.signal.hann_window, pad_end=False)
-    power = tf.square(tf.abs(spectrum))
-    frames = extractor.compute_frame_lengths(num_samples)
-    power = power[:, :frames]
-    upper = extractor.sample_rate / 2 if extractor.upper_edge_hertz is None else extractor.upper_edge_hertz
-    matrix = tf.signal.linear_to_mel_weight_matrix(
-        num_mel_bins=extractor.num_mel_bins, num_spectrogram_bins=extractor.fft_length // 2 + 1,
-        sample_rate=extractor.sample_rate, lower_edge_hertz=extractor.lower_edge_hertz, upper_edge_hertz=upper)
     one = tf.cast(tf.minimum(num_samples, 1), tf.float32)  # 1.0 for any input the encoder can take
-    mel = tf.reshape(tf.matmul(tf.reshape(power, [-1, tf.shape(power)[-1]]), matrix * one),
-                     [1, -1, extractor.num_mel_bins])
-    if extractor.floor_mode == "clamp":
-        features = tf.math.log(tf.maximum(mel, extractor.log_floor))
-    else:
-        features = tf.math.log(mel + extractor.log_floor)
-    lengths = tf.reshape(tf.minimum(frames, tf.shape(features)[1]), [1])
-    return mask_sequence(features, lengths), lengths
+    return extractor.log_mel(waveform, tf.reshape(num_samples, [1]), extractor.mel_matrix() * one)
 
 
 class TfliteFunctions:
