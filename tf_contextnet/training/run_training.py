@@ -109,27 +109,37 @@ class TrainingResult:
 NORMALIZATIONS = ("none", "per-utterance")
 
 
-def _front_end(config: TrainingConfig):
+def front_end(normalization: str) -> tuple[keras.layers.Layer, keras.layers.Layer | None]:
+    """The log-mel extractor and the feature normalisation named ``normalization`` (one of NORMALIZATIONS)."""
     from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization
 
-    if config.normalization not in NORMALIZATIONS:
-        raise ValueError(f"unknown normalization {config.normalization!r}; expected one of {NORMALIZATIONS}")
-    return LogMelSpectrogram(), (PerUtteranceNormalization() if config.normalization == "per-utterance" else None)
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {normalization!r}; expected one of {NORMALIZATIONS}")
+    return LogMelSpectrogram(), (PerUtteranceNormalization() if normalization == "per-utterance" else None)
 
 
-def _tokenizer(config: TrainingConfig):
+def load_or_train_tokenizer(saved: str, train, kind: str, vocabulary_size: int, given: str | None = None):
+    """``given`` when set; else the tokenizer saved in ``saved`` (a resumed run keeps its vocabulary); else one
+    of ``kind`` trained on the transcripts of the ``train`` TFRecords and saved in ``saved`` atomically:
+    several distributed workers may start at once, and the first rename wins."""
+    import shutil
+
     from tf_contextnet.data.dataset import read_metadata, resolve_files
     from tf_contextnet.text import load_tokenizer, train_tokenizer
 
-    saved = os.path.join(config.out, TOKENIZER_DIR)
-    if config.tokenizer is not None:
-        return load_tokenizer(config.tokenizer)
-    if os.path.isfile(os.path.join(saved, "tokenizer.json")):  # a resumed run keeps its vocabulary
-        return load_tokenizer(saved)
-    texts = [row[2] for row in read_metadata(resolve_files(config.train))]
-    tokenizer = train_tokenizer(config.tokenizer_kind, texts, config.vocabulary_size)
-    tokenizer.save(saved)
-    return tokenizer
+    if given is not None:
+        return load_tokenizer(given)
+    if not os.path.isfile(os.path.join(saved, "tokenizer.json")):
+        texts = [row[2] for row in read_metadata(resolve_files(train))]
+        temporary = f"{saved}.tmp-{os.getpid()}"
+        train_tokenizer(kind, texts, vocabulary_size).save(temporary)
+        if os.path.isdir(saved) and not os.path.isfile(os.path.join(saved, "tokenizer.json")):
+            shutil.rmtree(saved)  # left half-written by an interrupted run
+        try:
+            os.rename(temporary, saved)
+        except OSError:  # another process got there first: use its (identical) tokenizer
+            shutil.rmtree(temporary, ignore_errors=True)
+    return load_tokenizer(saved)
 
 
 def build_model(config: TrainingConfig, vocabulary_size: int) -> keras.Model:
@@ -205,8 +215,9 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     keras.utils.set_random_seed(config.seed)
     set_precision(config.precision)
     strategy = get_strategy(config.strategy, tpu=config.tpu)
-    tokenizer = _tokenizer(config)
-    extractor, normalization = _front_end(config)
+    tokenizer = load_or_train_tokenizer(os.path.join(config.out, TOKENIZER_DIR), config.train, config.tokenizer_kind,
+                                        config.vocabulary_size, given=config.tokenizer)
+    extractor, normalization = front_end(config.normalization)
     tpu = config.strategy == "tpu"
     if isinstance(config.bucket_boundaries, str):
         if config.bucket_boundaries != "auto":

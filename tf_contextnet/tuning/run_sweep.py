@@ -20,7 +20,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 from typing import Any
 
 from tf_contextnet.tuning.search_space import FloatRange, SearchSpace, SearchSpaceError, load_search_space
@@ -143,39 +142,12 @@ def _check_settings(out: str, settings: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def _tokenizer(config: SweepConfig, space: SearchSpace):
-    """The sweep's tokenizer: given, saved in ``OUT/tokenizer``, or trained once (atomically: several
-    distributed workers may start at once)."""
-    from tf_contextnet.data.dataset import read_metadata, resolve_files
-    from tf_contextnet.text import load_tokenizer, train_tokenizer
-
-    if config.tokenizer is not None:
-        return load_tokenizer(config.tokenizer)
-    saved = os.path.join(config.out, "tokenizer")
-    if not os.path.isdir(saved):
-        texts = [row[2] for row in read_metadata(resolve_files(config.train))]
-        tokenizer = train_tokenizer(space.training["tokenizer_kind"], texts, space.training["vocabulary_size"])
-        temporary = f"{saved}.tmp-{os.getpid()}"
-        tokenizer.save(temporary)
-        try:
-            os.rename(temporary, saved)
-        except OSError:  # another process got there first: use its (identical) tokenizer
-            shutil.rmtree(temporary, ignore_errors=True)
-    return load_tokenizer(saved)
-
-
-def _front_end(space: SearchSpace):
-    from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization
-
-    normalization = PerUtteranceNormalization() if space.training["normalization"] == "per-utterance" else None
-    return LogMelSpectrogram(), normalization
-
-
 def run_sweep(config: SweepConfig) -> SweepResult:
     """Run (or resume) the sweep; write the table, plot and best model (not on distributed workers)."""
     import keras
 
     from tf_contextnet.data import make_dataset
+    from tf_contextnet.training.run_training import front_end, load_or_train_tokenizer
     from tf_contextnet.training.strategies import get_strategy
     from tf_contextnet.tuning.context_net_hyper_model import ContextNetHyperModel
     from tf_contextnet.tuning.results import collect_results, plot_pareto, write_results_table
@@ -194,9 +166,11 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     os.makedirs(config.out, exist_ok=True)
     _check_settings(config.out, _settings(config, dataclasses.asdict(space), steps_per_epoch, epochs))
     keras.utils.set_random_seed(space.training["seed"])
-    tokenizer = _tokenizer(config, space)
+    tokenizer = load_or_train_tokenizer(os.path.join(config.out, "tokenizer"), config.train,
+                                        space.training["tokenizer_kind"], space.training["vocabulary_size"],
+                                        given=config.tokenizer)
     check_budget(space, tokenizer.vocabulary_size, config.space)
-    extractor, normalization = _front_end(space)
+    extractor, normalization = front_end(space.training["normalization"])
     training = space.training
     common = dict(bucket_boundaries=training["bucket_boundaries"], max_duration=training["max_duration"],
                   max_label_length=training["max_label_length"], feature_extractor=extractor,
