@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from tf_contextnet.cli.quiet_start import import_tensorflow_quietly
 
     import_tensorflow_quietly()
+    from tf_contextnet.training.epoch_history import last_measured
     from tf_contextnet.training.run_training import TrainingConfig, run_training
 
     fields = {f for f in TrainingConfig.__dataclass_fields__}
@@ -110,6 +111,6 @@ def run(args: argparse.Namespace) -> int:
     result = run_training(config)
     summary = {"out": config.out, "steps": result.steps, "seconds": round(result.seconds, 1),
                "stopped": result.stopped_reason,
-               **{k: round(v[-1], 4) for k, v in result.history.items() if v}}
+               **{k: round(v, 4) for k, v in last_measured(result.history).items()}}
     print(json.dumps(summary))
     return 1 if result.stopped_reason.startswith("training stopped") else 0

@@ -6,8 +6,9 @@ Re-running the same configuration after a kill resumes from ``OUT/backup`` (see 
 Directory ``OUT`` afterwards: ``model.keras``, ``tokenizer/``, ``config.json`` (the model
 directory read by ``contextnet transcribe``), plus ``backup/``, ``checkpoints/``, ``logs/``
 (TensorBoard, and ``metrics.csv``: one row per epoch, see ``MetricsCsvLogger``), ``history.json``
-and, with a time budget, ``time_spent.json``. SIGINT/SIGTERM and the end of the budget stop
-training cleanly after the current step; the model directory is written as after a finished run.
+(every epoch of every run, one aligned row per epoch, see ``epoch_history``) and, with a time
+budget, ``time_spent.json``. SIGINT/SIGTERM and the end of the budget stop training cleanly
+after the current step; the model directory is written as after a finished run.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import keras
 from tf_contextnet.training.batch_norm_statistics import recompute_batch_norm_statistics
 from tf_contextnet.training.budget_schedule import BudgetSchedule
 from tf_contextnet.training.checkpointing import checkpoint_callbacks
+from tf_contextnet.training.epoch_history import EpochLogs, merge_epoch_history, read_history, write_history
 from tf_contextnet.inference.model_directory import TOKENIZER_DIR, save_model_directory
 from tf_contextnet.training.metrics_csv_logger import MetricsCsvLogger
 from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError, NonFiniteLossGuard
@@ -100,6 +102,8 @@ class TrainingConfig:
 
 @dataclasses.dataclass
 class TrainingResult:
+    """``history``: every epoch of every run in ``out``, as written to ``history.json`` (``epoch_history``)."""
+
     history: dict
     stopped_reason: str
     seconds: float
@@ -107,6 +111,7 @@ class TrainingResult:
 
 
 NORMALIZATIONS = ("none", "per-utterance")
+HISTORY_FILE = "history.json"
 
 
 def front_end(normalization: str) -> tuple[keras.layers.Layer, keras.layers.Layer | None]:
@@ -197,10 +202,7 @@ def _budget_already_spent(config: TrainingConfig) -> TrainingResult | None:
         return None
     with open(written, encoding="utf-8") as f:
         steps = int(json.load(f).get("training", {}).get("steps", 0))
-    history = {}
-    if os.path.isfile(os.path.join(config.out, "history.json")):
-        with open(os.path.join(config.out, "history.json"), encoding="utf-8") as f:
-            history = json.load(f)
+    history = read_history(os.path.join(config.out, HISTORY_FILE))
     return TrainingResult(history, f"time budget of {config.minutes:g} min already spent", 0.0, steps)
 
 
@@ -266,6 +268,8 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
         callbacks.append(ValidationErrorRates(valid, tokenizer, config.validate_every, config.max_symbols_per_frame,
                                               stop_at_wer=config.stop_at_wer))
     callbacks += list(extra_callbacks)
+    epoch_logs = EpochLogs()
+    callbacks.append(epoch_logs)
     callbacks.append(MetricsCsvLogger(os.path.join(config.out, "logs", "metrics.csv"),
                                       clock=None if budget is None else budget.elapsed))
     callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, "logs")))
@@ -277,17 +281,17 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
             # length (the validation set, a non-repeated training set): expected here, not a fault.
             warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
             # shuffle=False: the dataset shuffles itself; Keras' default True only warns that it ignores it.
-            history = model.fit(train, validation_data=valid, epochs=config.epochs, shuffle=False,
-                                steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=config.verbose)
+            model.fit(train, validation_data=valid, epochs=config.epochs, shuffle=False,
+                      steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=config.verbose)
     except NonFiniteLossError:
         # The weights are not finite any more; the guard ran before BackupAndRestore, so the last
         # backup and checkpoints are the last good state. Nothing is saved.
         logger.error(guard.message)
-        history = getattr(model, "history", None) or keras.callbacks.History()  # set after the first epoch
     seconds = time.monotonic() - start
     steps = int(model.optimizer.iterations.numpy())
+    history = merge_epoch_history(read_history(os.path.join(config.out, HISTORY_FILE)), epoch_logs.epochs)
     if guard.stopped:
-        return TrainingResult(history.history, guard.message, seconds, steps)
+        return TrainingResult(history, guard.message, seconds, steps)
     reason = "stopped early" if model.stop_training else "finished"
     if model.stop_training:
         # BackupAndRestore saves only every N steps: a clean stop (signal, budget) must resume from here.
@@ -305,6 +309,5 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     save_model_directory(config.out, model, tokenizer, feature_extractor=extractor, normalization=normalization,
                          decoding={"max_symbols_per_frame": config.max_symbols_per_frame},
                          training={**dataclasses.asdict(config), "steps": steps})
-    with open(os.path.join(config.out, "history.json"), "w", encoding="utf-8") as f:
-        json.dump({k: [float(v) for v in vals] for k, vals in history.history.items()}, f, indent=1)
-    return TrainingResult(history.history, reason, seconds, steps)
+    write_history(os.path.join(config.out, HISTORY_FILE), history)
+    return TrainingResult(history, reason, seconds, steps)
