@@ -34,6 +34,8 @@ class ContextBlock(keras.layers.Layer):
     so in training too a sequence's outputs do not depend on how much padding it has (apart from
     batch statistics being shared across the batch, as in any batch norm). In inference the
     normalisation is folded into the pointwise kernel (one matmul + bias + swish per layer).
+    ``synchronized_batch_norm`` is every batch norm's ``synchronized`` (cross-replica statistics,
+    see ``MaskedBatchNormalization``).
 
     Call: ``block((x [B, T, D_in], lengths [B]), training)`` → ``(y [B, T', filters], lengths')``
     with ``lengths' = ceil(lengths / strides)``.
@@ -42,7 +44,8 @@ class ContextBlock(keras.layers.Layer):
     fold_batch_norm_in_inference = True
 
     def __init__(self, filters: int, num_layers: int = 5, kernel_size: int = 5, strides: int = 1,
-                 residual: bool = True, se: bool = True, se_context_window: int | None = None, **kwargs):
+                 residual: bool = True, se: bool = True, se_context_window: int | None = None,
+                 synchronized_batch_norm: bool = False, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("filters", filters), ("num_layers", num_layers), ("kernel_size", kernel_size),
                             ("strides", strides)):
@@ -55,6 +58,7 @@ class ContextBlock(keras.layers.Layer):
         self.residual = bool(residual)
         self.se = bool(se)
         self.se_context_window = None if se_context_window is None else int(se_context_window)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
 
     def build(self, input_shape):
         channels = input_shape[0][-1]
@@ -71,7 +75,8 @@ class ContextBlock(keras.layers.Layer):
             pointwise = keras.layers.Dense(self.filters, use_bias=False, name=f"pointwise_{i}",
                                            dtype=self.dtype_policy)
             pointwise.build((None, None, channels))
-            norm = MaskedBatchNormalization(name=f"batch_norm_{i}", dtype=self.dtype_policy)
+            norm = MaskedBatchNormalization(synchronized=self.synchronized_batch_norm, name=f"batch_norm_{i}",
+                                            dtype=self.dtype_policy)
             norm.build(((None, None, self.filters), (None,)))
             self.depthwise.append(depthwise)
             self.pointwise.append(pointwise)
@@ -85,7 +90,8 @@ class ContextBlock(keras.layers.Layer):
             self.projection = keras.layers.Dense(self.filters, use_bias=False, name="projection",
                                                  dtype=self.dtype_policy)
             self.projection.build((None, None, input_shape[0][-1]))
-            self.projection_norm = MaskedBatchNormalization(name="projection_norm", dtype=self.dtype_policy)
+            self.projection_norm = MaskedBatchNormalization(synchronized=self.synchronized_batch_norm,
+                                                            name="projection_norm", dtype=self.dtype_policy)
             self.projection_norm.build(((None, None, self.filters), (None,)))
         self.built = True
 
@@ -172,4 +178,5 @@ class ContextBlock(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "num_layers": self.num_layers,
                 "kernel_size": self.kernel_size, "strides": self.strides, "residual": self.residual,
-                "se": self.se, "se_context_window": self.se_context_window}
+                "se": self.se, "se_context_window": self.se_context_window,
+                "synchronized_batch_norm": self.synchronized_batch_norm}

@@ -5,14 +5,31 @@ Shape letters: B batch, T frames, D channels.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import keras
 import tensorflow as tf
 
 from tf_contextnet.utils.masking import valid_frames, zero_padding
 
+SumAcross = Callable[[tf.Tensor], tf.Tensor]
+
+
+def cross_replica_sum(synchronized: bool) -> SumAcross | None:
+    """``t ↦ Σ_replicas t`` (an all-reduce in the current replica context) when ``synchronized`` and
+    the call runs in a replica context of more than one replica; ``None`` otherwise (outside a
+    strategy, in a cross-replica context, or with one replica: nothing to share)."""
+    if not synchronized:
+        return None
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return None
+    return lambda t: context.all_reduce(tf.distribute.ReduceOp.SUM, t)
+
 
 def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: float,
-                          activate: bool = False, mask_output: bool = False, residual: tf.Tensor | None = None):
+                          activate: bool = False, mask_output: bool = False, residual: tf.Tensor | None = None,
+                          sum_across: SumAcross | None = None):
     """Training-mode masked batch norm, optionally fused with a residual sum, swish and output masking.
 
     ``x`` ``[B, T, D]`` (any float dtype), ``valid`` ``[B, T, 1]`` (1 on valid frames, 0 on padding)
@@ -27,6 +44,13 @@ def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta
     ``∂L/∂β = Σ g``, ``∂L/∂γ = Σ g·x̂``, ``∂L/∂x = γ/sqrt(σ² + ε) · (g - m/n · (∂L/∂β + x̂ ∂L/∂γ))``
     (padded frames of ``z`` depend on μ and σ too, so the sums run over all frames), and
     ``∂L/∂residual = g``.
+
+    ``sum_across`` (see ``cross_replica_sum``) makes the batch the union of all replicas' batches:
+    ``n``, ``Σ m·x`` and ``Σ m·(x - μ)²`` are summed across replicas before μ and σ² are formed
+    (two passes, as above, rather than ``E[x²] - μ²``: the same numerics as one device), and in the
+    gradient so are ``∂L/∂β`` and ``∂L/∂γ`` inside ``∂L/∂x`` (μ and σ depend on every replica's
+    frames); the returned ``∂L/∂γ``, ``∂L/∂β`` stay this replica's share, which the strategy sums
+    like any variable's gradient.
     """
     stats_dtype = gamma.dtype
     # Masked sums over B and T as one [1, B·T] x [B·T, D] matmul: one pass over x instead of a
@@ -39,10 +63,17 @@ def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta
     @tf.custom_gradient
     def forward(x, gamma, beta, *residual):
         xs = tf.cast(x, stats_dtype)
-        count = tf.maximum(tf.reduce_sum(valid), 1.0)
-        mean = masked_sum(xs) / count
+        sums, count = masked_sum(xs), tf.reduce_sum(valid)
+        if sum_across is not None:  # one all-reduce for both: the count rides as an extra channel
+            packed = sum_across(tf.concat([sums, count[None]], 0))
+            sums, count = packed[:-1], packed[-1]
+        count = tf.maximum(count, 1.0)
+        mean = sums / count
         centred = xs - mean
-        variance = masked_sum(tf.square(centred)) / count
+        variance = masked_sum(tf.square(centred))
+        if sum_across is not None:
+            variance = sum_across(variance)
+        variance = variance / count
         inv_std = tf.math.rsqrt(variance + epsilon)
         scale = gamma * inv_std
         z = centred * scale + beta
@@ -65,9 +96,12 @@ def normalize_in_training(x: tf.Tensor, valid: tf.Tensor, gamma: tf.Tensor, beta
                 g = g * gate + tf.raw_ops.SigmoidGrad(y=gate, dy=g * z)
             dbeta = tf.reduce_sum(g, axis=(0, 1))
             dgamma = tf.reduce_sum(g * centred, axis=(0, 1)) * inv_std
+            dbeta_all, dgamma_all = dbeta, dgamma
+            if sum_across is not None:  # dx needs the sums over the all-replica batch μ and σ came from
+                dbeta_all, dgamma_all = tf.split(sum_across(tf.concat([dbeta, dgamma], 0)), 2)
             # dx = γ/σ · (g - m/n · (dβ + x̂ dγ)) with x̂ = (x - μ)/σ, as per-channel factors:
-            k_centred = scale * inv_std * dgamma / count
-            k_constant = scale * dbeta / count
+            k_centred = scale * inv_std * dgamma_all / count
+            k_constant = scale * dbeta_all / count
             dx = g * scale - valid * (centred * k_centred + k_constant)
             return (tf.cast(dx, x.dtype), dgamma, dbeta) + tuple(tf.cast(g, r.dtype) for r in residual)
 
@@ -101,12 +135,17 @@ class MaskedBatchNormalization(keras.layers.Layer):
     uses) expects finite padding. Statistics are computed in the variable dtype (float32 under
     mixed precision).
 
-    Statistics are per replica (not synchronised across a distribution strategy).
+    ``synchronized=False``: statistics are per replica. ``synchronized=True`` (as Keras'
+    ``BatchNormalization(synchronized=True)``): under a ``tf.distribute`` strategy with more than
+    one replica, called in a replica context, the masked sums and valid-frame counts are all-reduced
+    first, so every replica normalises with (and moves its averages towards) the statistics of the
+    global batch's valid frames; elsewhere it equals the unsynchronised layer. Worth it when the
+    per-replica batch is small (a few utterances): its statistics are noisy and differ by replica.
 
     Call: ``layer((x [B, T, D], lengths [B]), training)`` → ``(y [B, T, D], lengths)``.
     """
 
-    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs):
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, synchronized: bool = False, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"MaskedBatchNormalization: momentum must be in [0, 1], got {momentum}")
@@ -114,6 +153,7 @@ class MaskedBatchNormalization(keras.layers.Layer):
             raise ValueError(f"MaskedBatchNormalization: epsilon must be > 0, got {epsilon}")
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
+        self.synchronized = bool(synchronized)
 
     def build(self, input_shape):
         channels = input_shape[0][-1]
@@ -145,7 +185,8 @@ class MaskedBatchNormalization(keras.layers.Layer):
             valid = tf.cast(valid, self.variable_dtype)
             y, mean, variance = normalize_in_training(
                 x, valid, tf.convert_to_tensor(self.gamma), tf.convert_to_tensor(self.beta), self.epsilon,
-                activate=activate, mask_output=mask_output, residual=residual)
+                activate=activate, mask_output=mask_output, residual=residual,
+                sum_across=cross_replica_sum(self.synchronized))
             self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
             self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
             return y
@@ -163,4 +204,5 @@ class MaskedBatchNormalization(keras.layers.Layer):
         return input_shape[0], input_shape[1]
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
+        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon,
+                "synchronized": self.synchronized}

@@ -20,7 +20,9 @@ class ContextNetEncoder(keras.layers.Layer):
 
     ``alpha`` scales every block's channels (S/M/L: 0.5/1/2); ``kernel_size`` is used by every
     depthwise conv; ``downsample_blocks`` lists the blocks with a stride-2 last layer ((3, 7, 14):
-    8×; (3,): 2×); ``se``/``se_context_window`` configure each block's squeeze-and-excitation.
+    8×; (3,): 2×); ``se``/``se_context_window`` configure each block's squeeze-and-excitation;
+    ``synchronized_batch_norm`` makes every batch norm use cross-replica statistics
+    (``MaskedBatchNormalization(synchronized=True)``).
 
     Call: ``encoder((features [B, T, F], lengths [B]), training)`` → ``(encoded [B, T', D],
     lengths' [B])`` with ``D = round(640·alpha)``, ``T' = ceil(T / 2^k)`` (k strided blocks) and
@@ -28,13 +30,15 @@ class ContextNetEncoder(keras.layers.Layer):
     """
 
     def __init__(self, alpha: float = 1.0, kernel_size: int = 5, downsample_blocks: Sequence[int] = (3, 7, 14),
-                 se: bool = True, se_context_window: int | None = None, **kwargs):
+                 se: bool = True, se_context_window: int | None = None, synchronized_batch_norm: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.alpha = float(alpha)
         self.kernel_size = int(kernel_size)
         self.downsample_blocks = tuple(int(i) for i in downsample_blocks)
         self.se = bool(se)
         self.se_context_window = None if se_context_window is None else int(se_context_window)
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
         self.table = block_table(self.alpha, self.kernel_size, self.downsample_blocks)  # validates the args
 
     @property
@@ -50,7 +54,8 @@ class ContextNetEncoder(keras.layers.Layer):
         for spec in self.table:
             block = ContextBlock(spec.filters, num_layers=spec.num_layers, kernel_size=spec.kernel_size,
                                  strides=spec.strides, residual=spec.residual, se=self.se,
-                                 se_context_window=self.se_context_window, name=spec.name.lower(),
+                                 se_context_window=self.se_context_window,
+                                 synchronized_batch_norm=self.synchronized_batch_norm, name=spec.name.lower(),
                                  dtype=self.dtype_policy)
             block.build(((None, None, channels), (None,)))
             self.blocks.append(block)
@@ -79,4 +84,5 @@ class ContextNetEncoder(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "kernel_size": self.kernel_size,
                 "downsample_blocks": self.downsample_blocks, "se": self.se,
-                "se_context_window": self.se_context_window}
+                "se_context_window": self.se_context_window,
+                "synchronized_batch_norm": self.synchronized_batch_norm}
