@@ -19,7 +19,8 @@ from typing import Any, Sequence
 
 import tensorflow as tf
 
-from tf_contextnet.data.tfrecords import METADATA_SPEC, SAMPLE_RATE, parse_example
+from tf_contextnet.data.tfrecords import METADATA_SPEC, parse_example
+from tf_contextnet.features.sample_rate import SAMPLE_RATE
 from tf_contextnet.utils.masking import mask_sequence
 
 logger = logging.getLogger(__name__)

@@ -32,12 +32,12 @@ from typing import Sequence
 from tf_contextnet.data.manifest import ManifestEntry, read_manifest
 from tf_contextnet.data.prepare_options import PrepareOptions
 from tf_contextnet.data.prepare_summary import SKIPPED_FILE, PrepareSummary
+from tf_contextnet.features.sample_rate import SAMPLE_RATE
 
 INDEX_FILE = "index.json"
 SETTINGS_FILE = "prepare.json"
 MARKER_SUFFIX = ".json"
 INDEX_VERSION = 1
-SAMPLE_RATE = 16000
 
 
 def audio_error_reason(error: Exception) -> str:

@@ -6,7 +6,7 @@ One ``tf.train.Example`` per utterance:
 |---|---|---|
 | ``audio`` | bytes | little-endian int16 PCM, mono, ``sample_rate`` Hz |
 | ``num_samples`` | int64 | N, number of samples |
-| ``sample_rate`` | int64 | always 16000 here |
+| ``sample_rate`` | int64 | always ``SAMPLE_RATE`` (16000) here |
 | ``transcript`` | bytes | UTF-8 text |
 | ``id`` | bytes | utterance id |
 | ``speaker`` | bytes | speaker id (may be empty) |
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-SAMPLE_RATE = 16000
+from tf_contextnet.features.sample_rate import SAMPLE_RATE
 
 FEATURE_SPEC = {
     "audio": tf.io.FixedLenFeature([], tf.string),

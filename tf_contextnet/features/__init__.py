@@ -8,6 +8,7 @@ from tf_contextnet.features.log_mel_spectrogram import LogMelSpectrogram, frame_
 from tf_contextnet.features.per_utterance_normalization import PerUtteranceNormalization
 from tf_contextnet.features.resample import (COMMON_SAMPLE_RATES, rational_factors, resample_dynamic,
                                              resample_np, resample_tf, resampled_length)
+from tf_contextnet.features.sample_rate import SAMPLE_RATE
 from tf_contextnet.features.spec_augment import SpecAugment
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "resample_np",
     "resample_tf",
     "resampled_length",
+    "SAMPLE_RATE",
     "SpecAugment",
     "vtlp_source_hertz",
 ]

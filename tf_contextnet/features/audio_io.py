@@ -17,6 +17,7 @@ import soundfile
 import tensorflow as tf
 
 from tf_contextnet.features.resample import COMMON_SAMPLE_RATES, resample_dynamic, resample_np
+from tf_contextnet.features.sample_rate import SAMPLE_RATE
 
 
 class AudioError(ValueError):
@@ -114,7 +115,7 @@ def _check_sphere(path: str) -> None:
                              f"{missing} byte(s) of data are missing)")
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
+def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read ``path`` (WAV, FLAC, OGG, ... anything libsndfile reads) as mono float32 ``[N]``.
 
     Multi-channel audio is averaged to mono; a file rate other than ``sample_rate`` is resampled.
@@ -147,7 +148,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
-def decode_wav(wav_bytes: tf.Tensor, sample_rate: int = 16000,
+def decode_wav(wav_bytes: tf.Tensor, sample_rate: int = SAMPLE_RATE,
                supported_rates: Sequence[int] = COMMON_SAMPLE_RATES) -> tf.Tensor:
     """Decode one WAV file's bytes (scalar ``tf.string``) to mono float32 ``[N]`` at ``sample_rate``.
 

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_contextnet.features.sample_rate import SAMPLE_RATE
 from tf_contextnet.utils.masking import mask_sequence
 
 FLOOR_MODES = ("clamp", "add")
@@ -44,7 +45,7 @@ class LogMelSpectrogram(keras.layers.Layer):
     autocast), returned in the compute dtype. Only TFLite builtin ops (RFFT2D, COMPLEX_ABS, ...).
     """
 
-    def __init__(self, sample_rate: int = 16000, num_mel_bins: int = 80, frame_length: int = 400,
+    def __init__(self, sample_rate: int = SAMPLE_RATE, num_mel_bins: int = 80, frame_length: int = 400,
                  frame_step: int = 160, fft_length: int = 512, lower_edge_hertz: float = 20.0,
                  upper_edge_hertz: float | None = None, log_floor: float = 1e-6, floor_mode: str = "clamp",
                  **kwargs):

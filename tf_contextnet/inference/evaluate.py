@@ -41,7 +41,7 @@ import tensorflow as tf
 
 from tf_contextnet.data.manifest import read_manifest
 from tf_contextnet.data.tfrecords import parse_example
-from tf_contextnet.features import load_audio
+from tf_contextnet.features import SAMPLE_RATE, load_audio
 from tf_contextnet.inference.model_directory import ModelDirectory, load_model_directory
 from tf_contextnet.inference.transcription import waveform_features
 from tf_contextnet.metrics import EditCounts, ErrorCounts, edit_counts, write_errs_file
@@ -287,7 +287,7 @@ def waveform_batches(loaded: ModelDirectory, utterances: Sequence[Utterance], *,
     utterance once (audio files, or ``records`` by id)."""
     if records is not None:
         _check_records_cover(utterances, records)
-    sample_rate = int(loaded.config.get("sample_rate", 16000))
+    sample_rate = int(loaded.config.get("sample_rate", SAMPLE_RATE))
     for batch in _batches(_audio(utterances, records, sample_rate), batch_size):
         waveform, lengths = _pad([w for _, w in batch])
         yield [u for u, _ in batch], waveform, lengths
@@ -321,7 +321,7 @@ def evaluate(loaded: ModelDirectory, utterances: Sequence[Utterance], decode: De
     if not utterances:
         raise ValueError("nothing to evaluate: no utterances")
     normalizer = normalizer or TextNormalizer()
-    sample_rate = int(loaded.config.get("sample_rate", 16000))
+    sample_rate = int(loaded.config.get("sample_rate", SAMPLE_RATE))
     tokenizer = loaded.tokenizer
     results: dict[str, UtteranceResult] = {}
     seconds = 0.0

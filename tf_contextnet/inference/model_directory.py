@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 
 import keras
 
+from tf_contextnet.features.sample_rate import SAMPLE_RATE
+
 MODEL_FILE = "model.keras"
 TOKENIZER_DIR = "tokenizer"
 CONFIG_FILE = "config.json"
@@ -45,7 +47,7 @@ def save_model_directory(directory: str | os.PathLike, model: keras.Model, token
     tokenizer.save(os.path.join(directory, TOKENIZER_DIR))
     config = {
         "format": FORMAT_VERSION,
-        "sample_rate": int(getattr(feature_extractor, "sample_rate", 16000)),
+        "sample_rate": int(getattr(feature_extractor, "sample_rate", SAMPLE_RATE)),
         "front_end": {
             "feature_extractor": keras.saving.serialize_keras_object(feature_extractor),
             "normalization": None if normalization is None else keras.saving.serialize_keras_object(normalization),

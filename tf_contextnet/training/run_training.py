@@ -183,7 +183,7 @@ def duration_buckets(seconds: Sequence[float], batch_size: int, buckets: int = 4
 def auto_bucket_boundaries(config: TrainingConfig, buckets: int = 4) -> list[float] | None:
     """``duration_buckets`` of the training TFRecords' durations (read from prepare's metadata)."""
     from tf_contextnet.data.dataset import read_metadata, resolve_files
-    from tf_contextnet.data.tfrecords import SAMPLE_RATE
+    from tf_contextnet.features import SAMPLE_RATE
 
     seconds = [row[1] / SAMPLE_RATE for row in read_metadata(resolve_files(config.train))]
     return duration_buckets(seconds, config.batch_size, buckets, config.max_duration)
