@@ -167,3 +167,24 @@ def test_from_preset_overrides_and_unknown_name():
     assert model.prediction_num_layers == 2 and model.alpha == 1 / 32
     with pytest.raises(ValueError, match="unknown preset"):
         ContextNetTransducer.from_preset("contextnet_xl", vocabulary_size=32)
+
+
+def test_batch_norm_momentum_reaches_every_batch_norm_and_sets_the_update():
+    """One training call moves each moving mean by (1 - momentum) × its batch mean: 0.9 moves it 10× as far as
+    the default 0.99 (the same weights see the same batch statistics), and the option survives the config."""
+    from tf_contextnet.layers.masked_batch_normalization import MaskedBatchNormalization
+
+    def moving_means(momentum):
+        keras.utils.set_random_seed(3)
+        model = ContextNetTransducer(**TINY, batch_norm_momentum=momentum)
+        model(_batch())
+        norms = [layer for layer in model._flatten_layers() if isinstance(layer, MaskedBatchNormalization)]
+        assert norms and {layer.momentum for layer in norms} == {momentum}
+        model(_batch(), training=True)
+        restored = ContextNetTransducer.from_config(model.get_config())
+        assert restored.batch_norm_momentum == momentum
+        return np.concatenate([np.asarray(layer.moving_mean).ravel() for layer in norms])
+
+    fast, default = moving_means(0.9), moving_means(0.99)
+    assert np.abs(default).max() > 1e-4
+    np.testing.assert_allclose(fast, 10.0 * default, rtol=1e-3, atol=1e-7)

@@ -35,7 +35,8 @@ class ContextBlock(keras.layers.Layer):
     batch statistics being shared across the batch, as in any batch norm). In inference the
     normalisation is folded into the pointwise kernel (one matmul + bias + swish per layer).
     ``synchronized_batch_norm`` is every batch norm's ``synchronized`` (cross-replica statistics,
-    see ``MaskedBatchNormalization``).
+    see ``MaskedBatchNormalization``); ``batch_norm_momentum`` is every batch norm's moving-average
+    ``momentum``.
 
     Call: ``block((x [B, T, D_in], lengths [B]), training)`` → ``(y [B, T', filters], lengths')``
     with ``lengths' = ceil(lengths / strides)``.
@@ -45,7 +46,7 @@ class ContextBlock(keras.layers.Layer):
 
     def __init__(self, filters: int, num_layers: int = 5, kernel_size: int = 5, strides: int = 1,
                  residual: bool = True, se: bool = True, se_context_window: int | None = None,
-                 synchronized_batch_norm: bool = False, **kwargs):
+                 synchronized_batch_norm: bool = False, batch_norm_momentum: float = 0.99, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("filters", filters), ("num_layers", num_layers), ("kernel_size", kernel_size),
                             ("strides", strides)):
@@ -59,6 +60,7 @@ class ContextBlock(keras.layers.Layer):
         self.se = bool(se)
         self.se_context_window = None if se_context_window is None else int(se_context_window)
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
+        self.batch_norm_momentum = float(batch_norm_momentum)
 
     def build(self, input_shape):
         channels = input_shape[0][-1]
@@ -75,7 +77,8 @@ class ContextBlock(keras.layers.Layer):
             pointwise = keras.layers.Dense(self.filters, use_bias=False, name=f"pointwise_{i}",
                                            dtype=self.dtype_policy)
             pointwise.build((None, None, channels))
-            norm = MaskedBatchNormalization(synchronized=self.synchronized_batch_norm, name=f"batch_norm_{i}",
+            norm = MaskedBatchNormalization(synchronized=self.synchronized_batch_norm, momentum=self.batch_norm_momentum,
+                                            name=f"batch_norm_{i}",
                                             dtype=self.dtype_policy)
             norm.build(((None, None, self.filters), (None,)))
             self.depthwise.append(depthwise)
@@ -91,6 +94,7 @@ class ContextBlock(keras.layers.Layer):
                                                  dtype=self.dtype_policy)
             self.projection.build((None, None, input_shape[0][-1]))
             self.projection_norm = MaskedBatchNormalization(synchronized=self.synchronized_batch_norm,
+                                                            momentum=self.batch_norm_momentum,
                                                             name="projection_norm", dtype=self.dtype_policy)
             self.projection_norm.build(((None, None, self.filters), (None,)))
         self.built = True
@@ -179,4 +183,4 @@ class ContextBlock(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "num_layers": self.num_layers,
                 "kernel_size": self.kernel_size, "strides": self.strides, "residual": self.residual,
                 "se": self.se, "se_context_window": self.se_context_window,
-                "synchronized_batch_norm": self.synchronized_batch_norm}
+                "synchronized_batch_norm": self.synchronized_batch_norm, "batch_norm_momentum": self.batch_norm_momentum}

@@ -22,7 +22,8 @@ class ContextNetEncoder(keras.layers.Layer):
     depthwise conv; ``downsample_blocks`` lists the blocks with a stride-2 last layer ((3, 7, 14):
     8×; (3,): 2×); ``se``/``se_context_window`` configure each block's squeeze-and-excitation;
     ``synchronized_batch_norm`` makes every batch norm use cross-replica statistics
-    (``MaskedBatchNormalization(synchronized=True)``).
+    (``MaskedBatchNormalization(synchronized=True)``); ``batch_norm_momentum`` is their moving-average
+    momentum.
 
     Call: ``encoder((features [B, T, F], lengths [B]), training)`` → ``(encoded [B, T', D],
     lengths' [B])`` with ``D = round(640·alpha)``, ``T' = ceil(T / 2^k)`` (k strided blocks) and
@@ -31,6 +32,7 @@ class ContextNetEncoder(keras.layers.Layer):
 
     def __init__(self, alpha: float = 1.0, kernel_size: int = 5, downsample_blocks: Sequence[int] = (3, 7, 14),
                  se: bool = True, se_context_window: int | None = None, synchronized_batch_norm: bool = False,
+                 batch_norm_momentum: float = 0.99,
                  **kwargs):
         super().__init__(**kwargs)
         self.alpha = float(alpha)
@@ -39,6 +41,7 @@ class ContextNetEncoder(keras.layers.Layer):
         self.se = bool(se)
         self.se_context_window = None if se_context_window is None else int(se_context_window)
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
+        self.batch_norm_momentum = float(batch_norm_momentum)
         self.table = block_table(self.alpha, self.kernel_size, self.downsample_blocks)  # validates the args
 
     @property
@@ -55,7 +58,8 @@ class ContextNetEncoder(keras.layers.Layer):
             block = ContextBlock(spec.filters, num_layers=spec.num_layers, kernel_size=spec.kernel_size,
                                  strides=spec.strides, residual=spec.residual, se=self.se,
                                  se_context_window=self.se_context_window,
-                                 synchronized_batch_norm=self.synchronized_batch_norm, name=spec.name.lower(),
+                                 synchronized_batch_norm=self.synchronized_batch_norm,
+                                 batch_norm_momentum=self.batch_norm_momentum, name=spec.name.lower(),
                                  dtype=self.dtype_policy)
             block.build(((None, None, channels), (None,)))
             self.blocks.append(block)
@@ -85,4 +89,4 @@ class ContextNetEncoder(keras.layers.Layer):
         return {**super().get_config(), "alpha": self.alpha, "kernel_size": self.kernel_size,
                 "downsample_blocks": self.downsample_blocks, "se": self.se,
                 "se_context_window": self.se_context_window,
-                "synchronized_batch_norm": self.synchronized_batch_norm}
+                "synchronized_batch_norm": self.synchronized_batch_norm, "batch_norm_momentum": self.batch_norm_momentum}

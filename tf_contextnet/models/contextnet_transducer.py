@@ -49,7 +49,9 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
     network's ``lstm_implementation`` (``PredictionNetwork``), saved in the config.
     ``synchronized_batch_norm`` makes the encoder's batch norms use the statistics of the global
     batch under a multi-replica strategy (``MaskedBatchNormalization(synchronized=True)``; worth it
-    for small per-replica batches), saved in the config.
+    for small per-replica batches), saved in the config. ``batch_norm_momentum`` (default Keras' 0.99)
+    is their moving-average momentum: a short run's weights move faster than a 0.99 average follows
+    (the inference statistics lag), so short runs use 0.9 (PyTorch's default 0.1 in its convention).
     """
 
     def __init__(self, vocabulary_size: int, num_mel_bins: int = 80, alpha: float = 1.0, kernel_size: int = 5,
@@ -58,7 +60,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                  prediction_units: int = 640, prediction_num_layers: int = 1, joint_dim: int = 640,
                  augmentation: keras.layers.Layer | Sequence[keras.layers.Layer] | None = None,
                  l2_weight: float = DEFAULT_L2_WEIGHT, ctc_weight: float = 0.0,
-                 prediction_lstm_implementation: str = "auto", synchronized_batch_norm: bool = False, **kwargs):
+                 prediction_lstm_implementation: str = "auto", synchronized_batch_norm: bool = False,
+                 batch_norm_momentum: float = 0.99, **kwargs):
         super().__init__(**kwargs)
         if int(num_mel_bins) < 1:
             raise ValueError(f"ContextNetTransducer: num_mel_bins must be >= 1, got {num_mel_bins}")
@@ -77,13 +80,15 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
         self.l2_weight = float(l2_weight)
         self.prediction_lstm_implementation = prediction_lstm_implementation
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
+        self.batch_norm_momentum = float(batch_norm_momentum)
         if not float(ctc_weight) >= 0:
             raise ValueError(f"ContextNetTransducer: ctc_weight must be >= 0, got {ctc_weight}")
         self.ctc_weight = float(ctc_weight)
         self.encoder = ContextNetEncoder(alpha=self.alpha, kernel_size=self.kernel_size,
                                          downsample_blocks=self.downsample_blocks, se=self.se,
                                          se_context_window=self.se_context_window,
-                                         synchronized_batch_norm=self.synchronized_batch_norm, name="encoder",
+                                         synchronized_batch_norm=self.synchronized_batch_norm,
+                                         batch_norm_momentum=self.batch_norm_momentum, name="encoder",
                                          dtype=self.dtype_policy)
         self.prediction = PredictionNetwork(self.vocabulary_size, embedding_dim=self.prediction_embedding_dim,
                                             units=self.prediction_units, num_layers=self.prediction_num_layers,
@@ -167,7 +172,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                   "prediction_units": self.prediction_units, "prediction_num_layers": self.prediction_num_layers,
                   "joint_dim": self.joint_dim, "l2_weight": self.l2_weight, "ctc_weight": self.ctc_weight,
                   "prediction_lstm_implementation": self.prediction_lstm_implementation,
-                  "synchronized_batch_norm": self.synchronized_batch_norm,
+                  "synchronized_batch_norm": self.synchronized_batch_norm, "batch_norm_momentum": self.batch_norm_momentum,
                   "augmentation": None if self.augmentation is None
                   else keras.saving.serialize_keras_object(self.augmentation)}
         return config
