@@ -73,7 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model.add_argument("--ctc-weight", type=float, default=0.3,
                        help="weight of the auxiliary CTC loss on the encoder output (0: plain RNN-T)")
     model.add_argument("--batch-size", type=int, default=16)
-    model.add_argument("--peak-learning-rate", type=float, default=2e-3)
+    model.add_argument("--peak-learning-rate", type=float, default=5e-3)
+    model.add_argument("--batch-norm-momentum", type=float, default=0.9,
+                       help="moving-average momentum of batch norm (0.99 lags the weights of a short run)")
     model.add_argument("--warmup-steps", type=int, default=300)
     model.add_argument("--steps-per-epoch", type=int, default=150, help="steps between dev WER and checkpoints")
     model.add_argument("--freq-mask", type=int, default=15, help="SpecAugment frequency mask size F (2 masks)")

@@ -50,9 +50,10 @@ def stage_tfrecords(out: Path) -> dict[str, Path]:
 
 
 def model_options(args: argparse.Namespace) -> dict:
-    """The preset's overrides: width α, the decoder's widths (and the CTC weight when the model has it)."""
+    """The preset's overrides: width α, the decoder's widths, batch-norm momentum (and the CTC weight when set)."""
     options = {"alpha": args.alpha, "prediction_embedding_dim": args.decoder_units,
-               "prediction_units": args.decoder_units, "joint_dim": args.decoder_units}
+               "prediction_units": args.decoder_units, "joint_dim": args.decoder_units,
+               "batch_norm_momentum": args.batch_norm_momentum}
     if args.ctc_weight:
         options["ctc_weight"] = args.ctc_weight
     return options
