@@ -29,6 +29,12 @@ times forward + backward of the pieces (encoder, prediction network, joint + los
 gradients without the optimizer).
 
     .venv/bin/python benchmarks/train_step.py [--repeats 7] [--warmup 2] [--parts] [--peers]
+
+AN4-shaped batches (the AN4 recipe's model: α 0.25, 160-unit decoder, 127 word pieces; batch 16 of
+~3 s utterances with ~12 labels), with and without XLA:
+
+    .venv/bin/python benchmarks/train_step.py --alpha 0.25 --decoder-units 160 --vocabulary-size 127 \
+        --batch 16 --frames 300 --labels 12 [--jit-compile] --out benchmarks/results/train_step_an4.md
 """
 
 from __future__ import annotations
@@ -168,6 +174,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="contextnet_s")
     parser.add_argument("--vocabulary-size", type=int, default=1024)
+    parser.add_argument("--alpha", type=float, default=None, help="width multiplier (default: the preset's)")
+    parser.add_argument("--decoder-units", type=int, default=None,
+                        help="prediction embedding, LSTM and joint width (default: the preset's)")
+    parser.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--frames", type=int, default=500)
     parser.add_argument("--labels", type=int, default=40)
@@ -197,8 +207,12 @@ def main() -> int:
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    model = ContextNetTransducer.from_preset(args.preset, vocabulary_size=args.vocabulary_size)
-    model.compile(optimizer=make_optimizer())
+    overrides = {} if args.alpha is None else {"alpha": args.alpha}
+    if args.decoder_units is not None:
+        overrides.update(prediction_embedding_dim=args.decoder_units, prediction_units=args.decoder_units,
+                         joint_dim=args.decoder_units)
+    model = ContextNetTransducer.from_preset(args.preset, vocabulary_size=args.vocabulary_size, **overrides)
+    model.compile(optimizer=make_optimizer(), jit_compile=args.jit_compile)
     x = {"features": tf.constant(rng.standard_normal((args.batch, args.frames, model.num_mel_bins)), tf.float32),
          "feature_lengths": tf.fill([args.batch], args.frames),
          "labels": tf.constant(rng.integers(1, args.vocabulary_size, (args.batch, args.labels)), tf.int32),
