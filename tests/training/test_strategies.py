@@ -122,8 +122,9 @@ def test_shim_is_version_guarded(monkeypatch, version, affected):
 def test_multi_worker_contextnet_transducer(tmp_path):
     """The real model (tiny ContextNet, RNN-T loss) under two workers: identical trainable weights on both.
 
-    Batch-norm moving statistics are per replica (MaskedBatchNormalization does not synchronise
-    them), so those non-trainable variables legitimately differ between the workers.
+    Batch-norm moving statistics are per replica by default (``synchronized_batch_norm=False``; the
+    synchronised option is tested in tests/models/test_contextnet_transducer_synchronized.py), so
+    those non-trainable variables legitimately differ between the workers.
     """
     outs = _multi_worker(tmp_path, model="transducer", timeout=1200)
     data = [np.load(o) for o in outs]
