@@ -33,6 +33,7 @@ from tf_contextnet.data.manifest import ManifestEntry, read_manifest
 from tf_contextnet.data.prepare_options import PrepareOptions
 from tf_contextnet.data.prepare_summary import SKIPPED_FILE, PrepareSummary
 from tf_contextnet.features.sample_rate import SAMPLE_RATE
+from tf_contextnet.utils.atomic_json import write_json_atomically
 
 INDEX_FILE = "index.json"
 SETTINGS_FILE = "prepare.json"
@@ -113,10 +114,7 @@ def _fingerprint(entries: Sequence[ManifestEntry], shard_size: int, name: str, o
 
 
 def _write_json(path: str, value: dict) -> None:
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(value, f, ensure_ascii=False)
-    os.replace(temporary, path)
+    write_json_atomically(path, value, indent=None, ensure_ascii=False)
 
 
 def read_marker(shard: str | os.PathLike) -> dict | None:

@@ -20,6 +20,8 @@ from typing import Mapping, Sequence
 
 import keras
 
+from tf_contextnet.utils.atomic_json import write_json_atomically
+
 logger = logging.getLogger(__name__)
 
 EPOCH = "epoch"
@@ -101,8 +103,4 @@ def read_history(path: str | os.PathLike) -> dict[str, list]:
 
 def write_history(path: str | os.PathLike, history: Mapping[str, Sequence]) -> None:
     """Write ``history`` to ``path`` through a temporary file, so a reader never sees half of it."""
-    path = os.fspath(path)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(dict(history), f, indent=1)
-    os.replace(temporary, path)
+    write_json_atomically(path, dict(history))

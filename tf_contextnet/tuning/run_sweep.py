@@ -24,6 +24,7 @@ from typing import Any
 
 from tf_contextnet.tuning.search_space import FloatRange, SearchSpace, SearchSpaceError, load_search_space
 from tf_contextnet.tuning.trial_cost import over_budget, trial_cost
+from tf_contextnet.utils.atomic_json import write_json_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -136,10 +137,7 @@ def _check_settings(out: str, settings: dict[str, Any]) -> None:
             raise ValueError(f"{out} holds a sweep with other settings ({', '.join(changed)} differ); re-run it "
                              f"with the same space file and options to resume, or pick a new --out")
         return
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(settings, f, indent=1)
-    os.replace(temporary, path)
+    write_json_atomically(path, settings)
 
 
 def run_sweep(config: SweepConfig) -> SweepResult:

@@ -21,6 +21,8 @@ from typing import Any
 
 import keras
 
+from tf_contextnet.utils.atomic_json import write_json_atomically
+
 RECORD_FILE = "sweep_trial.json"
 
 
@@ -37,10 +39,7 @@ def write_trial_record(directory: str | os.PathLike, record: dict[str, Any]) -> 
     """Write ``record`` atomically (a kill mid-write leaves the previous record)."""
     path = os.path.join(os.fspath(directory), RECORD_FILE)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=1, default=str)
-    os.replace(temporary, path)
+    write_json_atomically(path, record, default=str)
 
 
 def best_epoch(epochs: list[dict[str, Any]]) -> dict[str, Any] | None:
