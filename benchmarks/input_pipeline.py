@@ -85,7 +85,7 @@ def time_worker_startup(workers: int, repeats: int) -> float:
 def time_prepare(manifest: Path, folder: Path, workers: int, repeats: int) -> tuple[float, float, float, float, int]:
     """Medians of wall, summed shard and CPU seconds; hours of audio, utterances of ``prepare`` (shards of 32)."""
     from tf_contextnet.data import prepare
-    from tf_contextnet.data.prepare import load_index
+    from tf_contextnet.data.prepared_index import load_index
 
     times, shard_times, cpu_times, summary = [], [], [], None
     for r in range(repeats):

@@ -1,5 +1,5 @@
 """make_dataset: the interface dict, features equal to per-utterance log-mels, seeded determinism,
-bucketing, filtering counts, unknown symbols, caching."""
+bucketing, filtering counts, unknown symbols, caching; options as objects or as keywords."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from tf_contextnet.data import make_dataset, read_tfrecords
-from tf_contextnet.data.dataset import read_metadata
+from tf_contextnet.data import BatchingOptions, FilterOptions, PipelineOptions, make_dataset, read_tfrecords
+from tf_contextnet.data.dataset import dataset_options, read_metadata
 from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization, frame_lengths
 from tf_contextnet.text import CharacterTokenizer
 
@@ -190,3 +190,38 @@ def test_argument_errors(tmp_path):
         make_dataset(tmp_path, tokenizer, 0)
     with pytest.raises(FileNotFoundError, match="do not exist"):
         make_dataset([str(tmp_path / "x.tfrecord")], tokenizer, 2)
+
+
+def test_option_objects_give_the_keyword_batches(prepared):
+    folder, by_text, tokenizer = prepared
+    boundary = float(np.median([len(p) for p in by_text.values()])) / 16000
+    by_keyword = make_dataset(folder, tokenizer, 3, seed=7, shuffle_buffer=12, bucket_boundaries=[boundary],
+                              max_label_length=78)
+    by_object = make_dataset(folder, tokenizer, batching=BatchingOptions(3, bucket_boundaries=[boundary]),
+                             filtering=FilterOptions(max_label_length=78),
+                             pipeline=PipelineOptions(seed=7, shuffle_buffer=12))
+    first = label_batches(by_keyword)
+    assert len(first) > 1 and first == label_batches(by_object)
+    assert max(len(t) for b in first for t in b) <= 78
+
+
+def test_keywords_go_to_their_option_group():
+    batching, filtering, pipeline = dataset_options(4, shuffle=False, max_duration=2.0, bucket_boundaries=[1.0],
+                                                    cache="x.cache")
+    assert batching == BatchingOptions(4, bucket_boundaries=(1.0,))
+    assert filtering == FilterOptions(max_duration=2.0)
+    assert pipeline == PipelineOptions(shuffle=False, cache="x.cache")
+    given = PipelineOptions(seed=3)
+    assert dataset_options(batching=batching, pipeline=given) == (batching, FilterOptions(), given)
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    ((4,), {"shufle": False}, r"unexpected keyword argument\(s\) \['shufle'\]"),
+    ((4,), {"pipeline": PipelineOptions(), "seed": 1}, r"\['seed'\] both as keywords and in pipeline="),
+    ((4,), {"batching": BatchingOptions(4)}, r"\['batch_size'\] both as keywords and in batching="),
+    ((), {"shuffle": False}, "needs batch_size or batching"),
+    ((4,), {"filtering": {"max_duration": 2.0}}, "filtering must be a FilterOptions, got dict"),
+])
+def test_option_errors(args, kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        dataset_options(*args, **kwargs)

@@ -12,6 +12,7 @@ import pytest
 import soundfile
 
 from tf_contextnet.data import ManifestEntry, PrepareOptions, float_to_int16, prepare, read_tfrecords, write_manifest
+from tf_contextnet.data.prepared_index import load_index, read_marker
 from tf_contextnet.features import load_audio
 
 from .conftest import build_librispeech_layout, shortest_flac_files
@@ -40,9 +41,9 @@ def test_librispeech_layout_reads_back_identically(prepared_librispeech, librisp
         np.testing.assert_array_equal(record["pcm"], float_to_int16(load_audio(path)))
         assert record["transcript"] == transcripts[record["id"]].lower()
         assert (record["speaker"], record["sample_rate"], record["num_samples"]) == (speaker, 16000, len(reference))
-    index = prepare_module.load_index(output)
+    index = load_index(output)
     for path in files:
-        marker = prepare_module.read_marker(path)
+        marker = read_marker(path)
         assert [u[0] for u in marker["utterances"]] == [r["id"] for r in read_tfrecords([path])]
         assert index["shards"][path.name] == marker
     summary = prepare(root, output, shard_size=5, num_workers=1, progress=False)

@@ -12,6 +12,9 @@ Output folder:
 - ``index.json``: written at the end, every shard's marker in one file;
 - ``skipped.tsv``: every skipped utterance with the reason (``id, path, reason, detail``).
 
+Marker and index names and their readers live in :mod:`tf_contextnet.data.prepared_index`, shared
+with the dataset reader.
+
 Skip reasons: ``missing_audio``, ``unreadable_audio`` (non-audio or truncated), ``empty_audio``,
 ``non_finite_audio`` (NaN/Inf), ``too_long`` (duration over ``max_duration``), ``empty_transcript``,
 ``transcript_too_long`` (over ``max_transcript_length`` characters), ``unknown_characters``
@@ -32,12 +35,11 @@ from typing import Sequence
 from tf_contextnet.data.manifest import ManifestEntry, read_manifest
 from tf_contextnet.data.prepare_options import PrepareOptions
 from tf_contextnet.data.prepare_summary import SKIPPED_FILE, PrepareSummary
+from tf_contextnet.data.prepared_index import INDEX_FILE, marker_path, read_marker
 from tf_contextnet.features.sample_rate import SAMPLE_RATE
 from tf_contextnet.utils.atomic_json import write_json_atomically
 
-INDEX_FILE = "index.json"
 SETTINGS_FILE = "prepare.json"
-MARKER_SUFFIX = ".json"
 INDEX_VERSION = 1
 
 
@@ -101,7 +103,7 @@ def _prepare_shard(job: tuple[str, list[ManifestEntry], PrepareOptions]) -> dict
     os.replace(temporary, path)
     record = {"utterances": utterances, "skipped": skipped, "seconds": time.perf_counter() - start,
               "cpu_seconds": time.process_time() - cpu_start}
-    _write_json(path + MARKER_SUFFIX, record)
+    _write_json(marker_path(path), record)
     return {"file": os.path.basename(path), **record}
 
 
@@ -115,24 +117,6 @@ def _fingerprint(entries: Sequence[ManifestEntry], shard_size: int, name: str, o
 
 def _write_json(path: str, value: dict) -> None:
     write_json_atomically(path, value, indent=None, ensure_ascii=False)
-
-
-def read_marker(shard: str | os.PathLike) -> dict | None:
-    """The done-marker of a shard file (``None`` when the shard is not finished)."""
-    shard = os.fspath(shard)
-    if not (os.path.isfile(shard) and os.path.isfile(shard + MARKER_SUFFIX)):
-        return None
-    with open(shard + MARKER_SUFFIX, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def load_index(output_dir: str | os.PathLike) -> dict:
-    """The ``index.json`` of a prepared folder: its settings and every shard's marker."""
-    path = os.path.join(os.fspath(output_dir), INDEX_FILE)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} does not exist: {output_dir} was not prepared by tf_contextnet")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
 
 
 def list_entries(source: str | os.PathLike, lowercase: bool = True) -> tuple[list[ManifestEntry], list[str]]:

@@ -73,6 +73,11 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     return example
 
 
+def parse_metadata(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Graph-mode parse of one record's ``id``, ``num_samples`` and ``transcript`` (the audio is skipped)."""
+    return tf.io.parse_single_example(serialized, METADATA_SPEC)
+
+
 def read_tfrecords(files) -> list[dict]:
     """Every record of ``files`` in order, as NumPy/Python values (for tests and inspection)."""
     records = []
