@@ -80,6 +80,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model.add_argument("--steps-per-epoch", type=int, default=150, help="steps between dev WER and checkpoints")
     model.add_argument("--freq-mask", type=int, default=15, help="SpecAugment frequency mask size F (2 masks)")
     model.add_argument("--time-masks", type=int, default=4, help="SpecAugment time masks (each <= 4%% of the length)")
+    model.add_argument("--noise-stddev", type=float, default=0.0,
+                       help="variational (Gaussian weight) noise on the prediction network (paper §3.1; 0: off)")
+    model.add_argument("--noise-start-step", type=int, default=300, help="first step trained with weight noise")
     model.add_argument("--avg", type=int, default=3, help="average this many epoch checkpoints ending at dev's best")
     model.add_argument("--beam", type=int, default=1, help="evaluation: 1 greedy, > 1 modified beam search")
     model.add_argument("--quiet", action="store_true", help="no Keras progress bars (one line per epoch)")

@@ -69,7 +69,8 @@ def training_config(args: argparse.Namespace, folders: dict[str, Path]):
         spec_augment={"freq_mask_param": args.freq_mask, "num_freq_masks": 2, "num_time_masks": args.time_masks,
                       "time_mask_ratio": 0.04},
         peak_learning_rate=args.peak_learning_rate, warmup_steps=args.warmup_steps, minutes=args.minutes,
-        noise_stddev=0.0, backup_every_steps=50, seed=args.seed, verbose=2 if args.quiet else "auto")
+        noise_stddev=args.noise_stddev, noise_start_step=args.noise_start_step,
+        backup_every_steps=50, seed=args.seed, verbose=2 if args.quiet else "auto")
 
 
 def stage_train(args: argparse.Namespace, folders: dict[str, Path]) -> None:
