@@ -90,3 +90,115 @@ def test_every_variant_is_builtins_only_with_float_features_and_float_transcribe
         float_tokens = runners["float"].get_signature_runner("transcribe")(waveform=a[None])["tokens"]
         assert float_tokens.tolist() == keras_tokens
     assert spoken >= 30, "the test model must emit tokens on real speech"
+
+
+def _subgraph_links(flatbuffer: bytes) -> tuple[list[list[tuple[str, object]]], dict]:
+    """Per subgraph, its ops as (name, detail): the called subgraphs of WHILE (body) and IF (then, else), the
+    weight shape of FULLY_CONNECTED; and the schema module."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(flatbuffer, 0)
+    names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    subgraphs = []
+    for s in range(model.SubgraphsLength()):
+        graph, ops = model.Subgraphs(s), []
+        for o in range(graph.OperatorsLength()):
+            op = graph.Operators(o)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            name = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "?")
+            detail = None
+            if name in ("WHILE", "IF"):
+                options = schema.WhileOptions() if name == "WHILE" else schema.IfOptions()
+                options.Init(op.BuiltinOptions().Bytes, op.BuiltinOptions().Pos)
+                detail = ((options.BodySubgraphIndex(),) if name == "WHILE"
+                          else (options.ThenSubgraphIndex(), options.ElseSubgraphIndex()))
+            elif name == "FULLY_CONNECTED":
+                detail = tuple(graph.Tensors(op.Inputs(1)).ShapeAsNumpy().tolist())
+            ops.append((name, detail))
+        subgraphs.append(ops)
+    return subgraphs
+
+
+def _reachable(subgraphs, start: int) -> set[int]:
+    """``start`` and every subgraph it calls, transitively."""
+    seen, todo = set(), [start]
+    while todo:
+        s = todo.pop()
+        if s not in seen:
+            seen.add(s)
+            todo += [c for name, detail in subgraphs[s] if name in ("WHILE", "IF") for c in detail]
+    return seen
+
+
+@pytest.fixture(scope="module")
+def tiny_loaded(tiny_model_dir):
+    from tf_contextnet.inference import load_model_directory
+
+    return load_model_directory(tiny_model_dir)
+
+
+def _export_float(loaded, path) -> str:
+    from tf_contextnet.serving.tflite_export import export_tflite
+
+    return export_tflite(loaded, str(path), "float")["float"]
+
+
+def _chirp(seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(16000 * seconds)) / 16000
+    return (0.3 * np.sin(2 * np.pi * (300 + 2000 * t) * t) + 0.01 * rng.normal(size=t.size)).astype(np.float32)
+
+
+def _keras_tokens(loaded, audio: np.ndarray, max_symbols: int) -> tuple[list[int], int]:
+    """Keras greedy tokens of ``audio`` and the number of encoder frames."""
+    from tf_contextnet.decoding import greedy_decode
+    from tf_contextnet.inference import waveform_features
+
+    features, lengths = waveform_features(loaded, tf.constant(audio[None]), tf.constant([audio.size]))
+    tokens, token_lengths = greedy_decode(loaded.model, features, lengths, max_symbols)
+    frames = int(loaded.model.transcribe(features, lengths, training=False)[1][0])
+    return tokens[0, :int(token_lengths[0])].numpy().tolist(), frames
+
+
+def test_prediction_network_steps_only_on_emitting_steps(tiny_loaded, tmp_path):
+    """The decoding WHILE's body calls the LSTM (its FULLY_CONNECTEDs of 4H outputs) only through an IF
+    branch: blank steps do not run the prediction network."""
+    with open(_export_float(tiny_loaded, tmp_path / "float.tflite"), "rb") as f:
+        subgraphs = _subgraph_links(f.read())
+    lstm_rows = 4 * tiny_loaded.model.parts().prediction_network.units
+    (body,) = [detail[0] for ops in subgraphs for name, detail in ops if name == "WHILE"
+               if any(n == "FULLY_CONNECTED" for n, _ in subgraphs[detail[0]])]
+    body_ops = subgraphs[body]
+    assert not [d for n, d in body_ops if n == "FULLY_CONNECTED" and d[0] == lstm_rows], "LSTM runs on every step"
+    branches = [detail for name, detail in body_ops if name == "IF"]
+    assert len(branches) == 1
+    lstm_in = [s for s in _reachable(subgraphs, branches[0][0]) | _reachable(subgraphs, branches[0][1])
+               if any(n == "FULLY_CONNECTED" and d[0] == lstm_rows for n, d in subgraphs[s])]
+    assert lstm_in, "the IF does not hold the prediction network's step"
+
+
+@pytest.mark.slow
+def test_known_transcripts_no_tokens_and_every_step_a_token(tiny_loaded, tmp_path):
+    """Blank forced (joint bias): no tokens (an empty ``tokens`` output, readable from Python); blank
+    impossible: exactly ``max_symbols_per_frame`` tokens on every encoder frame, the Keras sequence."""
+    from tf_contextnet.serving.tflite_export import TfliteFunctions
+
+    cap = TfliteFunctions(tiny_loaded).max_symbols_per_frame
+    output = tiny_loaded.model.parts().joint_network.output_projection
+    original = output.bias.numpy()
+    audio = _chirp(1.5, 0)
+    try:
+        for blank_bias, case in ((100.0, "silent"), (-100.0, "always")):
+            bias = original.copy()
+            bias[0] = blank_bias
+            output.bias.assign(bias)
+            expected, frames = _keras_tokens(tiny_loaded, audio, cap)
+            runner = litert.Interpreter(model_path=_export_float(tiny_loaded, tmp_path / f"{case}.tflite")
+                                        ).get_signature_runner("transcribe")
+            got = runner(waveform=audio[None])
+            assert int(got["num_tokens"]) == len(expected) == (0 if case == "silent" else cap * frames)
+            assert got["tokens"].tolist() == expected
+    finally:
+        output.bias.assign(original)
+    assert len(set(expected)) > 1, "degenerate: the prediction network state did not change the tokens"
+

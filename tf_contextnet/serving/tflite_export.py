@@ -14,7 +14,8 @@ Greedy decoding is one ``tf.while_loop`` (TFLite ``WHILE``) over (frame, symbol)
 same rule as :func:`tf_contextnet.decoding.greedy_decode_encoded`: at frame t take ``k = argmax
 join(f_t, g)``; a non-blank k is appended to ``tokens`` (a tensor grown by ``CONCATENATION``, no
 ``TensorList``) and advances the prediction network; the loop moves to the next frame on blank or
-after ``max_symbols_per_frame`` symbols.
+after ``max_symbols_per_frame`` symbols. The prediction network steps inside a ``tf.cond`` (TFLite
+``IF``) on the emitting steps only.
 
 Variants: ``float``; ``fp16`` (weights stored as float16); ``dynamic`` (dynamic-range int8
 weights). The log-mel front end stays float32 in all three: its mel matrix (``K × F`` ≈ 20k
@@ -83,10 +84,14 @@ class TfliteFunctions:
             k = tf.argmax(logits, axis=-1, output_type=tf.int32)  # [1]
             emit = tf.not_equal(k[0], BLANK)
             tokens = tf.concat([tokens, k[:tf.cast(emit, tf.int32)]], 0)
-            new_out, new_state = prediction.predict_step(k, state)
-            new_proj = joint.project_prediction(new_out)
-            pred_proj = tf.where(emit, new_proj, pred_proj)
-            state = tf.where(emit, new_state, state)
+
+            def advance():
+                out, new_state = prediction.predict_step(k, state)
+                return joint.project_prediction(out), new_state
+
+            # At batch 1 the prediction step is a mat-vec over all LSTM weights: run it (TFLite IF)
+            # only when a symbol is emitted, not on the blank steps (most steps of a trained model).
+            pred_proj, state = tf.cond(emit, advance, lambda: (pred_proj, state))
             n = tf.where(emit, n + 1, 0)
             next_frame = tf.logical_or(tf.logical_not(emit), n >= cap)
             return (tf.where(next_frame, t + 1, t), tf.where(next_frame, 0, n), tokens, pred_proj, state)
@@ -96,6 +101,9 @@ class TfliteFunctions:
             (tf.constant(0), tf.constant(0), tf.zeros([0], tf.int32), pred_proj, state),
             shape_invariants=(tf.TensorShape([]), tf.TensorShape([]), tf.TensorShape([None]), pred_proj.shape,
                               state.shape))
+        # A copy of the loop's output: LiteRT's Python API cannot read an empty WHILE output ("Invalid
+        # tensor size" when nothing is emitted, e.g. on silence); an empty GATHER result it reads.
+        tokens = tf.gather(tokens, tf.range(tf.size(tokens)))
         return {"tokens": tokens, "num_tokens": tf.size(tokens)}
 
     def write_saved_model(self, path: str) -> str:
