@@ -202,3 +202,22 @@ def test_known_transcripts_no_tokens_and_every_step_a_token(tiny_loaded, tmp_pat
         output.bias.assign(original)
     assert len(set(expected)) > 1, "degenerate: the prediction network state did not change the tokens"
 
+
+def test_run_time_mel_matrix_is_the_front_ends_matrix_and_is_not_stored_dense():
+    from tf_contextnet.features import LogMelSpectrogram
+    from tf_contextnet.serving.tflite_export import run_time_mel_matrix
+
+    extractor = LogMelSpectrogram()
+
+    @tf.function(input_signature=[tf.TensorSpec([1], tf.float32)])
+    def mel(x):
+        return run_time_mel_matrix(extractor, tf.cast(tf.minimum(tf.size(x), 1), tf.float32))
+
+    reference = tf.signal.linear_to_mel_weight_matrix(80, 257, 16000, 20.0, 8000.0).numpy()
+    flatbuffer = _convert(mel)
+    interpreter = litert.Interpreter(model_content=flatbuffer)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], np.ones([1], np.float32))
+    interpreter.invoke()
+    np.testing.assert_array_equal(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), reference)
+    assert len(flatbuffer) < reference.nbytes / 4, "the dense mel matrix is stored in the file"

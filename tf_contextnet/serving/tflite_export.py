@@ -18,10 +18,13 @@ after ``max_symbols_per_frame`` symbols. The prediction network steps inside a `
 ``IF``) on the emitting steps only.
 
 Variants: ``float``; ``fp16`` (weights stored as float16); ``dynamic`` (dynamic-range int8
-weights). The log-mel front end stays float32 in all three: its mel matrix (``K × F`` ≈ 20k
-values, which the quantisers would otherwise convert; dynamic-range int8 moves log-mel by up to
-9.4) is multiplied by a run-time 1.0 taken from the input, so it is no constant weight of a
-quantisable op. The ``features`` signature of each file is tested against the Keras front end.
+weights). The log-mel front end stays float32 in ``float`` and ``dynamic``: its mel matrix (``K ×
+F`` ≈ 20k values, which the quantiser would otherwise convert; dynamic-range int8 moves log-mel
+by up to 9.4) is built at run time (:func:`run_time_mel_matrix`), so it is no constant weight of
+a quantisable op and no signature stores a dense copy. ``fp16`` is not shielded: that conversion
+stores every float constant as float16, the front end's included (mel values, Hann window, log
+floor, normalisation epsilon). The ``features`` signature of each file is tested against the
+Keras front end.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import os
 import tempfile
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tf_contextnet.features import LogMelSpectrogram
@@ -41,12 +45,22 @@ BLANK = 0
 VARIANTS = ("float", "fp16", "dynamic")
 
 
+def run_time_mel_matrix(extractor: LogMelSpectrogram, one: tf.Tensor) -> tf.Tensor:
+    """``extractor.mel_matrix()`` ``[K, F]`` (the same values) built when the graph runs: its non-zero
+    entries (about two per FFT bin) times ``one``, a run-time 1.0, scattered into zeros. No quantiser
+    sees a constant weight, and a file stores ~0.5k values instead of ``K × F``."""
+    with tf.init_scope():  # the matrix's values now, outside the traced function
+        mel = extractor.mel_matrix().numpy()
+    nonzero = np.argwhere(mel != 0.0).astype(np.int32)  # [nnz, 2], row-major like the boolean index below
+    return tf.scatter_nd(nonzero, tf.constant(mel[mel != 0.0]) * one, mel.shape)
+
+
 def _float_log_mel(extractor: LogMelSpectrogram, waveform: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """``extractor``'s log-mel of ``waveform [1, N]``, with the mel matrix scaled by a run-time 1.0 so that
-    no quantiser treats it as a weight (the front end stays float in every variant)."""
+    """``extractor``'s log-mel of ``waveform [1, N]`` with the mel matrix of :func:`run_time_mel_matrix`
+    (the front end stays float in every variant)."""
     num_samples = tf.shape(waveform)[1]
     one = tf.cast(tf.minimum(num_samples, 1), tf.float32)  # 1.0 for any input the encoder can take
-    return extractor.log_mel(waveform, tf.reshape(num_samples, [1]), extractor.mel_matrix() * one)
+    return extractor.log_mel(waveform, tf.reshape(num_samples, [1]), run_time_mel_matrix(extractor, one))
 
 
 class TfliteFunctions:
