@@ -115,3 +115,20 @@ def test_gradients_reach_keras_layer_weights():
             total = tf.reduce_sum(fn(enc, pred) * weights)
         results.append(tape.gradient(total, [enc, pred] + dense.trainable_variables))
     assert_all_close(results[1], results[0])
+
+
+@pytest.mark.parametrize("sub_batch_size, jit_compile", [(1, False), (2, True), (7, True)])
+def test_fused_with_unknown_batch_size_under_xla(sub_batch_size, jit_compile):
+    """A batch of unknown size (``model.fit`` on a ``tf.data`` batch without ``drop_remainder``; Keras compiles
+    with XLA by default on a GPU): sub-batches that do not divide B = 5, or exceed it, give the same values."""
+    joint, enc, pred, labels, t_len, u_len, weights = make_inputs(13)
+    expected = losses_and_grads(unfused(joint, labels, t_len, u_len), joint, enc, pred, weights)
+
+    @tf.function(jit_compile=jit_compile,
+                 input_signature=[tf.TensorSpec([None, None, 4]), tf.TensorSpec([None, None, 3]),
+                                  tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([None], tf.int32), tf.TensorSpec([None])])
+    def run(enc, pred, labels, t_len, u_len, weights):
+        return losses_and_grads(fused(joint, labels, t_len, u_len, sub_batch_size), joint, enc, pred, weights)
+
+    assert_all_close(run(enc, pred, labels, t_len, u_len, weights), expected)

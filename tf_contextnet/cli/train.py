@@ -53,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--vocabulary-size", type=int, default=1000, help="ids incl. blank for a trained tokenizer")
     p.add_argument("--preset", default="contextnet_s", choices=["contextnet_s", "contextnet_m", "contextnet_l"])
     p.add_argument("--model-options", type=_options, default={},
-                   help='JSON overrides of the preset, e.g. \'{"alpha": 0.25, "joint_dim": 320}\'')
+                   help='JSON overrides of the preset, e.g. \'{"alpha": 0.25, "joint_dim": 320}\'; '
+                        '\'{"fused_loss_sub_batch_size": 2}\' computes the training loss 2 utterances at a time '
+                        '(less memory for long utterances or large batches, docs/memory.md)')
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--steps-per-epoch", type=int, default=None, help="repeat the data; this many steps per epoch")
     p.add_argument("--batch-size", type=int, default=8)

@@ -6,11 +6,13 @@ H prediction units, D encoder channels, V vocabulary (blank 0 included).
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Sequence
 
 import keras
 import tensorflow as tf
 
+from tf_contextnet.losses.transducer_objective import FUSED_LOSS_OUTPUT_KEYS
 from tf_contextnet.models.contextnet_encoder import ContextNetEncoder
 from tf_contextnet.models.joint_network import JointNetwork
 from tf_contextnet.models.prediction_network import PredictionNetwork
@@ -33,7 +35,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
     uses ``predict_labels(labels, label_lengths, training)`` → ``(predicted [B, U+1, H],
     label_lengths + 1)``. ``call(x)`` takes the data dict (``features [B, T, F]``,
     ``feature_lengths [B]``, ``labels [B, U]``, ``label_lengths [B]``) and returns
-    ``{"logits": [B, T', U+1, V], "logit_lengths": [B], "label_lengths": [B]}``.
+    ``{"logits": [B, T', U+1, V], "logit_lengths": [B], "label_lengths": [B]}`` (in training with
+    ``fused_loss_sub_batch_size`` set, the joint's inputs instead of ``"logits"``: see below).
 
     ``augmentation`` (optional Keras layer called as ``aug((features, lengths), training=True)`` →
     ``(features, lengths)``, e.g. SpecAugment, or a list of such layers applied in order, e.g.
@@ -52,6 +55,22 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
     for small per-replica batches), saved in the config. ``batch_norm_momentum`` (default Keras' 0.99)
     is their moving-average momentum: a short run's weights move faster than a 0.99 average follows
     (the inference statistics lag), so short runs use 0.9 (PyTorch's default 0.1 in its convention).
+
+    ``fused_loss_sub_batch_size`` (``None``, the default: off; else a whole number k >= 1, saved in
+    the config) is memory-lean training: ``call(x, training=True)`` then returns the joint's inputs
+    ``"encoded" [B, T', D]`` and ``"predicted" [B, U+1, H]`` (``FUSED_LOSS_OUTPUT_KEYS``) with the
+    lengths (and ``"ctc_logits"``) instead of ``"logits"``, and ``compute_loss`` evaluates ``join``
+    + RNN-T loss k utterances at a time (``fused_joint_rnnt_loss``: the same loss and gradients,
+    the joint recomputed in the backward pass), so the whole ``[B, T', U+1, V]`` lattice never
+    exists. Inference (``training=False``) still returns ``"logits"``. A ``compile(loss=...)``
+    reads the logits, so it is refused with the option on. Rule (docs/memory.md, measured with
+    ``benchmarks/train_step_memory.py``): off by default; turn it on when the lattice's float32
+    working set, about 3.5 · B·T'·(U+1)·V·4 bytes (logits, their gradient, the joint's activations),
+    exceeds a quarter of the device's memory or a step runs out of memory, with the largest k whose
+    3.5 · k·T'·(U+1)·V·4 bytes fit. It saves about (1 - k/B) of that working set and costs one more
+    joint forward pass; for ContextNet-S, B = 8 × 10 s, U = 60, V = 1024 on CPU it saved 756-772 /
+    595-627 / 207-269 MiB of the 3.5 GiB a step adds at k = 1 / 2 / 4 (two runs), for +26 % of the
+    step's FLOPs (measured: +0 to +32 % CPU time per step on a shared machine, any k).
     """
 
     def __init__(self, vocabulary_size: int, num_mel_bins: int = 80, alpha: float = 1.0, kernel_size: int = 5,
@@ -61,8 +80,9 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                  augmentation: keras.layers.Layer | Sequence[keras.layers.Layer] | None = None,
                  l2_weight: float = DEFAULT_L2_WEIGHT, ctc_weight: float = 0.0,
                  prediction_lstm_implementation: str = "auto", synchronized_batch_norm: bool = False,
-                 batch_norm_momentum: float = 0.99, **kwargs):
+                 batch_norm_momentum: float = 0.99, fused_loss_sub_batch_size: int | None = None, **kwargs):
         super().__init__(**kwargs)
+        self.fused_loss_sub_batch_size = _sub_batch_size(fused_loss_sub_batch_size)
         if int(num_mel_bins) < 1:
             raise ValueError(f"ContextNetTransducer: num_mel_bins must be >= 1, got {num_mel_bins}")
         self.vocabulary_size = int(vocabulary_size)
@@ -157,8 +177,12 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                 features, lengths = layer((features, lengths), training=True)
         encoded, logit_lengths = self.transcribe(features, lengths, training=training)
         predicted, _ = self.predict_labels(inputs["labels"], inputs["label_lengths"], training=training)
-        outputs = {"logits": self.join(encoded[:, :, None, :], predicted[:, None, :, :]),
-                   "logit_lengths": logit_lengths, "label_lengths": tf.cast(inputs["label_lengths"], tf.int32)}
+        outputs = {"logit_lengths": logit_lengths, "label_lengths": tf.cast(inputs["label_lengths"], tf.int32)}
+        if training and self.fused_loss_sub_batch_size is not None:
+            # The lattice is left to compute_loss, which builds it a sub-batch at a time.
+            outputs.update(zip(FUSED_LOSS_OUTPUT_KEYS, (encoded, predicted)))
+        else:
+            outputs["logits"] = self.join(encoded[:, :, None, :], predicted[:, None, :, :])
         if self.ctc_head is not None:
             outputs["ctc_logits"] = self.ctc_head(encoded)
         return outputs
@@ -173,6 +197,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                   "joint_dim": self.joint_dim, "l2_weight": self.l2_weight, "ctc_weight": self.ctc_weight,
                   "prediction_lstm_implementation": self.prediction_lstm_implementation,
                   "synchronized_batch_norm": self.synchronized_batch_norm, "batch_norm_momentum": self.batch_norm_momentum,
+                  "fused_loss_sub_batch_size": self.fused_loss_sub_batch_size,
                   "augmentation": None if self.augmentation is None
                   else keras.saving.serialize_keras_object(self.augmentation)}
         return config
@@ -183,3 +208,13 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
         if config.get("augmentation") is not None:  # a layer or a list of layers: Keras handles both
             config["augmentation"] = keras.saving.deserialize_keras_object(config["augmentation"])
         return cls(**config)
+
+
+def _sub_batch_size(value: int | None) -> int | None:
+    """``value`` checked: ``None`` or a whole number >= 1 (a ``ValueError`` otherwise)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != int(value) or value < 1:
+        raise ValueError(f"ContextNetTransducer: fused_loss_sub_batch_size must be None (off) or a whole number "
+                         f">= 1 (utterances per sub-batch of the training loss), got {value!r}")
+    return int(value)

@@ -7,12 +7,12 @@ returned loss (the ``loss`` entry of ``fit``'s history) and apply loss scaling u
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import tensorflow as tf
 
-from tf_contextnet.losses.transducer_objective import (l2_penalty, l2_variables, scale_for_replicas,
-                                                       transducer_compute_loss)
+from tf_contextnet.losses.transducer_objective import (FUSED_LOSS_OUTPUT_KEYS, l2_penalty, l2_variables,
+                                                       scale_for_replicas, transducer_compute_loss)
 
 DEFAULT_L2_WEIGHT = 1e-6
 
@@ -32,14 +32,24 @@ class TransducerTrainingMixin:
     Keras loss with a mean reduction does. Only one loss object (a ``keras.losses.Loss`` or a
     callable returning the scalar loss) is accepted: a name such as ``"mse"`` or a list or dict of
     losses (one per output) cannot apply to the transducer's output dict and is refused.
+
+    ``fused_loss_sub_batch_size`` (default ``None``) is the sub-batch of a model whose training
+    output holds the joint's inputs (``FUSED_LOSS_OUTPUT_KEYS`` of
+    ``tf_contextnet.losses.transducer_objective``) instead of ``logits``: the built-in NLL is then
+    computed that many utterances at a time. A compiled loss reads the whole ``logits``, which such
+    an output never holds, so it is refused (``ValueError``) at ``compile`` when the attribute is
+    set, and in ``compute_loss`` when a fused output reaches it.
     """
 
     l2_weight: float = DEFAULT_L2_WEIGHT
+    fused_loss_sub_batch_size: int | None = None
 
     def compile(self, optimizer="rmsprop", loss=None, *args, **kwargs):
         """``keras.Model.compile``; a ``loss`` that cannot apply to the output dict is refused here."""
         if loss is not None:
             compiled_loss_function(loss, type(self).__name__)
+            if self.fused_loss_sub_batch_size is not None:
+                raise _fused_with_compiled_loss(type(self).__name__, self.fused_loss_sub_batch_size)
         super().compile(optimizer, loss, *args, **kwargs)
         # compute_loss calls self.loss itself: Keras' CompileLoss would map one loss onto every entry
         # of the output dict (and build itself symbolically under a strategy), so it is not kept.
@@ -49,7 +59,11 @@ class TransducerTrainingMixin:
         """The batch's scalar float32 loss (labels travel in ``x`` unless the data has a ``y``)."""
         compiled = getattr(self, "loss", None)
         if compiled is None:
-            return transducer_compute_loss(self, x, y_pred, l2_weight=self.l2_weight)
+            return transducer_compute_loss(self, x, y_pred, l2_weight=self.l2_weight,
+                                           fused_loss_sub_batch_size=self.fused_loss_sub_batch_size)
+        fused = isinstance(y_pred, Mapping) and "logits" not in y_pred
+        if fused and all(key in y_pred for key in FUSED_LOSS_OUTPUT_KEYS):
+            raise _fused_with_compiled_loss(type(self).__name__, self.fused_loss_sub_batch_size)
         data_term = compiled_loss_function(compiled, type(self).__name__)(
             x if y is None else y, y_pred, sample_weight)
         regular = l2_penalty(l2_variables(self), self.l2_weight)
@@ -66,3 +80,10 @@ def compiled_loss_function(loss: Any, model_name: str) -> Callable:
                         f"tf_contextnet.losses.RnntLoss()); got {loss!r}. Omit loss= to train with the "
                         f"built-in objective")
     return loss
+
+
+def _fused_with_compiled_loss(model_name: str, sub_batch_size: int | None) -> ValueError:
+    return ValueError(f"{model_name}: compile(loss=...) cannot be combined with fused_loss_sub_batch_size="
+                      f"{sub_batch_size}: a compiled loss reads the whole logits [B, T', U+1, V], which the fused "
+                      f"option never builds in training. Omit loss= (the built-in objective computes the same "
+                      f"RNN-T NLL in sub-batches) or set fused_loss_sub_batch_size=None")

@@ -50,7 +50,9 @@ class TrainingConfig:
     Data: ``train``/``valid`` are TFRecord folders, globs or file lists written by
     ``contextnet prepare``. ``tokenizer`` is a saved tokenizer folder; when ``None`` one of
     ``tokenizer_kind`` is trained on the training transcripts (``vocabulary_size`` ids).
-    Model: ``preset`` (contextnet_s/m/l) with ``model_options`` overrides (e.g. ``alpha``).
+    Model: ``preset`` (contextnet_s/m/l) with ``model_options`` overrides (e.g. ``alpha``;
+    ``fused_loss_sub_batch_size`` computes the training loss that many utterances at a time, for
+    batches whose ``[B, T', U+1, V]`` lattice does not fit: docs/memory.md).
     ``precise_bn_batches > 0`` recomputes the batch-norm statistics from that many training
     batches after ``fit`` (worth it for short runs; see ``batch_norm_statistics``).
     ``bucket_boundaries``: seconds, or ``"auto"`` (the quartiles of the training durations).
