@@ -92,9 +92,9 @@ def test_every_variant_is_builtins_only_with_float_features_and_float_transcribe
     assert spoken >= 30, "the test model must emit tokens on real speech"
 
 
-def _subgraph_links(flatbuffer: bytes) -> tuple[list[list[tuple[str, object]]], dict]:
+def _subgraph_links(flatbuffer: bytes) -> list[list[tuple[str, object]]]:
     """Per subgraph, its ops as (name, detail): the called subgraphs of WHILE (body) and IF (then, else), the
-    weight shape of FULLY_CONNECTED; and the schema module."""
+    weight shape of FULLY_CONNECTED, else None."""
     from tensorflow.lite.python import schema_py_generated as schema
 
     model = schema.Model.GetRootAsModel(flatbuffer, 0)
