@@ -162,6 +162,15 @@ def time_files(files: dict[str, str], audio: np.ndarray, args) -> dict[str, dict
     return results
 
 
+def _head() -> str:
+    """This checkout's commit (short hash), or "?" outside git."""
+    import subprocess
+
+    result = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            check=False)
+    return result.stdout.strip() or "?"
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from tf_contextnet.inference import load_model_directory
@@ -197,6 +206,8 @@ def main(argv=None) -> int:
         f"frame; settings as in benchmarks/tflite_decoding.py's docstring (untrained = worst case, every frame "
         f"emits 4 tokens). Median of {args.repeats} calls after {args.warmup} warm-up calls, revisions timed "
         f"interleaved call by call in one process. Compare figures only within this table.", "",
+        *([f"Revisions: this = the working tree at {_head()}; baseline = {os.path.basename(args.baseline)}.", ""]
+          if args.baseline else []),
         "| setting | Keras tokens | TFLite tokens | variant | revision | p50 ms | RTF | file bytes |",
         "|---|---|---|---|---|---|---|---|", *rows])
     publish(text + "\n", args.out)
