@@ -22,7 +22,7 @@ auxiliary CTC loss of a model with ``ctc_weight`` c > 0 on its ``ctc_logits`` ou
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import keras
 import tensorflow as tf
@@ -55,6 +55,12 @@ def scale_for_replicas(loss: tf.Tensor) -> tf.Tensor:
     return loss / float(replicas) if replicas > 1 else loss
 
 
+def is_fused_output(y_pred: Any) -> bool:
+    """Whether a model output holds the joint's inputs (``FUSED_LOSS_OUTPUT_KEYS``) instead of ``logits``."""
+    return (isinstance(y_pred, Mapping) and "logits" not in y_pred
+            and all(key in y_pred for key in FUSED_LOSS_OUTPUT_KEYS))
+
+
 def transducer_nll(model: keras.Model, x: Mapping[str, tf.Tensor], y_pred: Mapping[str, tf.Tensor],
                    fused_loss_sub_batch_size: int | None = None) -> tf.Tensor:
     """Per-utterance RNN-T NLL ``[B]`` float32 of a model output with ``logits`` or the fused keys.
@@ -71,7 +77,7 @@ def transducer_nll(model: keras.Model, x: Mapping[str, tf.Tensor], y_pred: Mappi
     if "logits" in y_pred:
         return rnnt_loss(tf.cast(y_pred["logits"], tf.float32), x["labels"], y_pred["logit_lengths"],
                          y_pred["label_lengths"], blank=0)
-    if not all(key in y_pred for key in FUSED_LOSS_OUTPUT_KEYS):
+    if not is_fused_output(y_pred):
         raise KeyError(f"transducer_compute_loss: model output lacks 'logits' (or the fused-loss keys "
                        f"{FUSED_LOSS_OUTPUT_KEYS}); got keys {sorted(y_pred)}")
     if fused_loss_sub_batch_size is None:

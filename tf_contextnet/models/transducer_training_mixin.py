@@ -7,12 +7,12 @@ returned loss (the ``loss`` entry of ``fit``'s history) and apply loss scaling u
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import tensorflow as tf
 
-from tf_contextnet.losses.transducer_objective import (FUSED_LOSS_OUTPUT_KEYS, l2_penalty, l2_variables,
-                                                       scale_for_replicas, transducer_compute_loss)
+from tf_contextnet.losses.transducer_objective import (is_fused_output, l2_penalty, l2_variables, scale_for_replicas,
+                                                       transducer_compute_loss)
 
 DEFAULT_L2_WEIGHT = 1e-6
 
@@ -61,8 +61,7 @@ class TransducerTrainingMixin:
         if compiled is None:
             return transducer_compute_loss(self, x, y_pred, l2_weight=self.l2_weight,
                                            fused_loss_sub_batch_size=self.fused_loss_sub_batch_size)
-        fused = isinstance(y_pred, Mapping) and "logits" not in y_pred
-        if fused and all(key in y_pred for key in FUSED_LOSS_OUTPUT_KEYS):
+        if is_fused_output(y_pred):
             raise _fused_with_compiled_loss(type(self).__name__, self.fused_loss_sub_batch_size)
         data_term = compiled_loss_function(compiled, type(self).__name__)(
             x if y is None else y, y_pred, sample_weight)

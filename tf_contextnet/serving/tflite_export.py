@@ -57,7 +57,7 @@ def run_time_mel_matrix(extractor: LogMelSpectrogram, one: tf.Tensor) -> tf.Tens
 
 def _float_log_mel(extractor: LogMelSpectrogram, waveform: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """``extractor``'s log-mel of ``waveform [1, N]`` with the mel matrix of :func:`run_time_mel_matrix`
-    (the front end stays float in every variant)."""
+    (float in the ``float`` and ``dynamic`` variants; see the module docstring for ``fp16``)."""
     num_samples = tf.shape(waveform)[1]
     one = tf.cast(tf.minimum(num_samples, 1), tf.float32)  # 1.0 for any input the encoder can take
     return extractor.log_mel(waveform, tf.reshape(num_samples, [1]), run_time_mel_matrix(extractor, one))
