@@ -54,3 +54,21 @@ def test_output_lengths_brute_force():
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         block_table(**kwargs)
+
+
+def test_block_indices_keep_the_paper_rows_of_those_blocks():
+    kept = (0, 1, 3, 5, 7, 9, 11, 22)
+    full = {spec.name: spec for spec in block_table(0.5, downsample_blocks=(3, 7))}
+    table = block_table(0.5, downsample_blocks=(3, 7), block_indices=kept)
+    assert [spec.name for spec in table] == [f"C{i}" for i in kept]
+    assert table == [full[f"C{i}"] for i in kept]
+    assert [s.name for s in table if s.strides == 2] == ["C3", "C7"]
+
+
+@pytest.mark.parametrize("block_indices, message", [
+    ((), "at least one"), ((0, 23), "outside"), ((0, 3, 3, 7, 14), "strictly increasing"),
+    ((0, 7, 3, 14), "strictly increasing"), ((0, 3, 7, 22), r"drops the strided block\(s\) \[14\]"),
+])
+def test_bad_block_indices(block_indices, message):
+    with pytest.raises(ValueError, match=message):
+        block_table(1.0, block_indices=block_indices)

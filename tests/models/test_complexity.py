@@ -14,6 +14,8 @@ CONFIGS = [
     {"vocabulary_size": 7, "num_mel_bins": 5, "alpha": 1 / 16, "kernel_size": 3, "downsample_blocks": (3,),
      "se": False, "prediction_embedding_dim": 8, "prediction_units": 6, "prediction_num_layers": 2,
      "joint_dim": 10},
+    {"vocabulary_size": 9, "num_mel_bins": 6, "alpha": 1 / 16, "downsample_blocks": (3, 7),
+     "block_indices": (0, 1, 3, 7, 11, 22)},
 ]
 
 
@@ -39,6 +41,7 @@ def _profiled_flops(encoder, frames, bins):
 
 @pytest.mark.parametrize("kwargs, frames", [
     ({"alpha": 1 / 32, "kernel_size": 4, "se_context_window": 3}, 17),
+    ({"alpha": 1 / 32, "downsample_blocks": (3, 7), "block_indices": (0, 2, 3, 7, 12, 22)}, 19),
     pytest.param({"alpha": 1 / 16, "kernel_size": 3}, 37, marks=pytest.mark.slow),
     pytest.param({"alpha": 1 / 32, "kernel_size": 5, "downsample_blocks": (3,)}, 20, marks=pytest.mark.slow),
 ])

@@ -118,3 +118,24 @@ def test_unknown_feature_dimension_is_a_clear_error():
 def test_compute_output_shape():
     encoder = ContextNetEncoder(alpha=1 / 32)
     assert encoder.compute_output_shape(((2, 17, 12), (2,)))[0] == (2, 3, 20)
+
+
+def test_block_indices_build_and_run_only_those_blocks_of_the_full_encoder():
+    kept = (0, 2, 3, 7, 11, 12, 22)  # each kept block's input width is the one it has in the full encoder
+    full = ContextNetEncoder(alpha=1 / 16, downsample_blocks=(3, 7))
+    shallow = ContextNetEncoder(alpha=1 / 16, downsample_blocks=(3, 7), block_indices=kept)
+    x = np.random.default_rng(42).standard_normal((2, 23, 8)).astype(np.float32)
+    lengths = np.array([23, 15], np.int32)
+    full((x, lengths))
+    shallow((x, lengths))
+    assert [block.name for block in shallow.blocks] == [f"c{i}" for i in kept]
+    for block in shallow.blocks:
+        block.set_weights(full.blocks[int(block.name[1:])].get_weights())
+    expected, expected_lengths = x, lengths
+    for i in kept:  # the full encoder's own blocks, chained by hand
+        expected, expected_lengths = full.blocks[i]((expected, expected_lengths), training=False)
+    got, got_lengths = shallow((x, lengths), training=False)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-6)
+    np.testing.assert_array_equal(got_lengths.numpy(), [6, 4])
+    assert ContextNetEncoder.from_config(shallow.get_config()).get_config() == shallow.get_config()
+    assert shallow.get_config()["block_indices"] == kept

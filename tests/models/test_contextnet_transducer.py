@@ -71,7 +71,8 @@ def test_augmentation_only_in_training():
 
 
 def test_config_round_trip_and_save_load(tmp_path):
-    model = ContextNetTransducer(**TINY, se_context_window=4, augmentation=ZeroFeatures())
+    model = ContextNetTransducer(**TINY, se_context_window=4, augmentation=ZeroFeatures(),
+                                 block_indices=(0, 1, 3, 7, 14, 22))
     x = _batch()
     before = model(x)["logits"].numpy()
     config = model.get_config()
@@ -80,6 +81,7 @@ def test_config_round_trip_and_save_load(tmp_path):
     model.save(path)
     restored = keras.saving.load_model(path)
     assert isinstance(restored.augmentation, ZeroFeatures)
+    assert [block.name for block in restored.encoder.blocks] == ["c0", "c1", "c3", "c7", "c14", "c22"]
     np.testing.assert_allclose(restored(x)["logits"].numpy(), before, atol=1e-6)
 
 

@@ -20,10 +20,11 @@ def _se_bottleneck(channels: int, reduction: int) -> int:
 
 
 def encoder_parameters(alpha: float = 1.0, kernel_size: int = 5, downsample_blocks: Sequence[int] = (3, 7, 14),
-                       se: bool = True, num_mel_bins: int = 80, se_reduction: int = 8) -> int:
+                       se: bool = True, num_mel_bins: int = 80, se_reduction: int = 8,
+                       block_indices: Sequence[int] | None = None) -> int:
     """Weights of ``ContextNetEncoder`` (batch-norm moving statistics included, as ``count_params``)."""
     total, channels_in = 0, num_mel_bins
-    for spec in block_table(alpha, kernel_size, downsample_blocks):
+    for spec in block_table(alpha, kernel_size, downsample_blocks, block_indices):
         c, width = spec.filters, channels_in
         for _ in range(spec.num_layers):
             total += spec.kernel_size * width + width * c + 4 * c  # depthwise, pointwise, BN (γ, β, μ, σ²)
@@ -57,11 +58,12 @@ def transducer_parameters(vocabulary_size: int, num_mel_bins: int = 80, alpha: f
                           downsample_blocks: Sequence[int] = (3, 7, 14), se: bool = True,
                           se_context_window: int | None = None, prediction_embedding_dim: int = 640,
                           prediction_units: int = 640, prediction_num_layers: int = 1,
-                          joint_dim: int = 640) -> dict[str, int]:
+                          joint_dim: int = 640, block_indices: Sequence[int] | None = None) -> dict[str, int]:
     """``{"encoder", "prediction", "joint", "total"}`` for ``ContextNetTransducer(**same kwargs)``."""
-    encoder_dim = block_table(alpha, kernel_size, downsample_blocks)[-1].filters
+    encoder_dim = block_table(alpha, kernel_size, downsample_blocks, block_indices)[-1].filters
     parts = {
-        "encoder": encoder_parameters(alpha, kernel_size, downsample_blocks, se, num_mel_bins),
+        "encoder": encoder_parameters(alpha, kernel_size, downsample_blocks, se, num_mel_bins,
+                                      block_indices=block_indices),
         "prediction": prediction_parameters(vocabulary_size, prediction_embedding_dim, prediction_units,
                                             prediction_num_layers),
         "joint": joint_parameters(vocabulary_size, encoder_dim, prediction_units, joint_dim),
@@ -71,14 +73,15 @@ def transducer_parameters(vocabulary_size: int, num_mel_bins: int = 80, alpha: f
 
 def encoder_flops(num_frames: int = FRAMES_PER_SECOND, alpha: float = 1.0, kernel_size: int = 5,
                   downsample_blocks: Sequence[int] = (3, 7, 14), se: bool = True,
-                  se_context_window: int | None = None, num_mel_bins: int = 80, se_reduction: int = 8) -> int:
+                  se_context_window: int | None = None, num_mel_bins: int = 80, se_reduction: int = 8,
+                  block_indices: Sequence[int] | None = None) -> int:
     """FLOPs (2 × multiply-adds) of one ``ContextNetEncoder`` pass over ``num_frames`` input frames.
 
     A layer with stride s produces ceil(T / s) frames; the SE MLP runs once per sequence (global
     context) or once per frame (``se_context_window``).
     """
     macs, channels_in, frames = 0, num_mel_bins, int(num_frames)
-    for spec in block_table(alpha, kernel_size, downsample_blocks):
+    for spec in block_table(alpha, kernel_size, downsample_blocks, block_indices):
         c, width, block_in_frames = spec.filters, channels_in, frames
         for i in range(spec.num_layers):
             if i == spec.num_layers - 1:
@@ -96,7 +99,8 @@ def encoder_flops(num_frames: int = FRAMES_PER_SECOND, alpha: float = 1.0, kerne
 
 def encoder_gflops_per_second(alpha: float = 1.0, kernel_size: int = 5,
                               downsample_blocks: Sequence[int] = (3, 7, 14), se: bool = True,
-                              se_context_window: int | None = None, num_mel_bins: int = 80) -> float:
+                              se_context_window: int | None = None, num_mel_bins: int = 80,
+                              block_indices: Sequence[int] | None = None) -> float:
     """Encoder GFLOPs per second of audio (100 frames), the paper's Table 4 measure."""
     return encoder_flops(FRAMES_PER_SECOND, alpha, kernel_size, downsample_blocks, se, se_context_window,
-                         num_mel_bins) / 1e9
+                         num_mel_bins, block_indices=block_indices) / 1e9

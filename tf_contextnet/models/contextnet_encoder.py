@@ -23,7 +23,8 @@ class ContextNetEncoder(keras.layers.Layer):
     8×; (3,): 2×); ``se``/``se_context_window`` configure each block's squeeze-and-excitation;
     ``synchronized_batch_norm`` makes every batch norm use cross-replica statistics
     (``MaskedBatchNormalization(synchronized=True)``); ``batch_norm_momentum`` is their moving-average
-    momentum.
+    momentum; ``block_indices`` keeps those rows of Table 1 only (default ``None``: all 23; see
+    ``block_table``), a shallower encoder that trains faster on small corpora.
 
     Call: ``encoder((features [B, T, F], lengths [B]), training)`` → ``(encoded [B, T', D],
     lengths' [B])`` with ``D = round(640·alpha)``, ``T' = ceil(T / 2^k)`` (k strided blocks) and
@@ -32,7 +33,7 @@ class ContextNetEncoder(keras.layers.Layer):
 
     def __init__(self, alpha: float = 1.0, kernel_size: int = 5, downsample_blocks: Sequence[int] = (3, 7, 14),
                  se: bool = True, se_context_window: int | None = None, synchronized_batch_norm: bool = False,
-                 batch_norm_momentum: float = 0.99,
+                 batch_norm_momentum: float = 0.99, block_indices: Sequence[int] | None = None,
                  **kwargs):
         super().__init__(**kwargs)
         self.alpha = float(alpha)
@@ -42,7 +43,9 @@ class ContextNetEncoder(keras.layers.Layer):
         self.se_context_window = None if se_context_window is None else int(se_context_window)
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
         self.batch_norm_momentum = float(batch_norm_momentum)
-        self.table = block_table(self.alpha, self.kernel_size, self.downsample_blocks)  # validates the args
+        self.block_indices = None if block_indices is None else tuple(int(i) for i in block_indices)
+        # validates the args
+        self.table = block_table(self.alpha, self.kernel_size, self.downsample_blocks, self.block_indices)
 
     @property
     def output_dim(self) -> int:
@@ -89,4 +92,5 @@ class ContextNetEncoder(keras.layers.Layer):
         return {**super().get_config(), "alpha": self.alpha, "kernel_size": self.kernel_size,
                 "downsample_blocks": self.downsample_blocks, "se": self.se,
                 "se_context_window": self.se_context_window,
-                "synchronized_batch_norm": self.synchronized_batch_norm, "batch_norm_momentum": self.batch_norm_momentum}
+                "synchronized_batch_norm": self.synchronized_batch_norm, "batch_norm_momentum": self.batch_norm_momentum,
+                "block_indices": self.block_indices}

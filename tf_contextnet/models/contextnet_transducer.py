@@ -55,6 +55,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
     for small per-replica batches), saved in the config. ``batch_norm_momentum`` (default Keras' 0.99)
     is their moving-average momentum: a short run's weights move faster than a 0.99 average follows
     (the inference statistics lag), so short runs use 0.9 (PyTorch's default 0.1 in its convention).
+    ``block_indices`` (default ``None``: all 23 blocks) builds the encoder from those rows of the
+    paper's Table 1 only (``ContextNetEncoder``), saved in the config.
 
     ``fused_loss_sub_batch_size`` (``None``, the default: off; else a whole number k >= 1, saved in
     the config) is memory-lean training: ``call(x, training=True)`` then returns the joint's inputs
@@ -80,7 +82,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                  augmentation: keras.layers.Layer | Sequence[keras.layers.Layer] | None = None,
                  l2_weight: float = DEFAULT_L2_WEIGHT, ctc_weight: float = 0.0,
                  prediction_lstm_implementation: str = "auto", synchronized_batch_norm: bool = False,
-                 batch_norm_momentum: float = 0.99, fused_loss_sub_batch_size: int | None = None, **kwargs):
+                 batch_norm_momentum: float = 0.99, fused_loss_sub_batch_size: int | None = None,
+                 block_indices: Sequence[int] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.fused_loss_sub_batch_size = _sub_batch_size(fused_loss_sub_batch_size)
         if int(num_mel_bins) < 1:
@@ -101,6 +104,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
         self.prediction_lstm_implementation = prediction_lstm_implementation
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
         self.batch_norm_momentum = float(batch_norm_momentum)
+        self.block_indices = None if block_indices is None else tuple(int(i) for i in block_indices)
         if not float(ctc_weight) >= 0:
             raise ValueError(f"ContextNetTransducer: ctc_weight must be >= 0, got {ctc_weight}")
         self.ctc_weight = float(ctc_weight)
@@ -108,7 +112,8 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                                          downsample_blocks=self.downsample_blocks, se=self.se,
                                          se_context_window=self.se_context_window,
                                          synchronized_batch_norm=self.synchronized_batch_norm,
-                                         batch_norm_momentum=self.batch_norm_momentum, name="encoder",
+                                         batch_norm_momentum=self.batch_norm_momentum,
+                                         block_indices=self.block_indices, name="encoder",
                                          dtype=self.dtype_policy)
         self.prediction = PredictionNetwork(self.vocabulary_size, embedding_dim=self.prediction_embedding_dim,
                                             units=self.prediction_units, num_layers=self.prediction_num_layers,
@@ -197,7 +202,7 @@ class ContextNetTransducer(TransducerTrainingMixin, keras.Model):
                   "joint_dim": self.joint_dim, "l2_weight": self.l2_weight, "ctc_weight": self.ctc_weight,
                   "prediction_lstm_implementation": self.prediction_lstm_implementation,
                   "synchronized_batch_norm": self.synchronized_batch_norm, "batch_norm_momentum": self.batch_norm_momentum,
-                  "fused_loss_sub_batch_size": self.fused_loss_sub_batch_size,
+                  "fused_loss_sub_batch_size": self.fused_loss_sub_batch_size, "block_indices": self.block_indices,
                   "augmentation": None if self.augmentation is None
                   else keras.saving.serialize_keras_object(self.augmentation)}
         return config
