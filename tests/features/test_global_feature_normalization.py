@@ -69,6 +69,24 @@ def test_adapt_normalises_and_survives_save_load(tmp_path):
     np.testing.assert_allclose(restored((x, lengths))[0].numpy(), y, atol=1e-6)
 
 
+def test_normalize_builds_the_statistics_with_the_constant_hook():
+    """``normalize(x, lengths, constant)`` (the TFLite export's run-time constants) takes the mean and
+    ``1 / sqrt(variance + epsilon)`` from ``constant``: echoing them gives the layer's output bit for bit."""
+    x, lengths = _batches()[0]
+    mean, variance = np.linspace(-8, 4, 8), np.linspace(0.5, 3, 8) ** 2
+    layer = GlobalFeatureNormalization(mean=mean.tolist(), variance=variance.tolist(), epsilon=1e-4)
+    seen = []
+
+    def echo(values):
+        seen.append(values)
+        return tf.constant(values)
+
+    np.testing.assert_array_equal(layer.normalize(x, lengths, echo)[0].numpy(), layer((x, lengths))[0].numpy())
+    assert [v.dtype for v in seen] == [np.float32, np.float32]
+    np.testing.assert_allclose(seen[0], mean, rtol=1e-6)
+    np.testing.assert_allclose(seen[1], 1 / np.sqrt(variance + 1e-4), rtol=1e-6)
+
+
 def test_unadapted_is_identity_and_bad_stats():
     x, lengths = _batches()[1]
     y = GlobalFeatureNormalization(epsilon=1e-12)((x, lengths))[0].numpy()

@@ -76,6 +76,31 @@ def test_floor_modes_and_options():
     np.testing.assert_allclose(add, np.log(np.exp(reference) + 1e-6), atol=2e-3)
 
 
+def test_constant_hook_builds_the_window_matrix_and_floor():
+    """``log_mel(..., constant)`` passes its three float constants through ``constant`` (the TFLite export's
+    run-time constants): the periodic Hann window, the mel matrix and the log floor; echoing them gives the
+    layer's output bit for bit, and the floor it returns is the one used."""
+    x = np.random.default_rng(3).normal(scale=0.1, size=(1, 4000)).astype(np.float32)
+    x[0, :1200] = 0.0  # silence: the floor is reached
+    n = np.array([4000], np.int32)
+    layer = LogMelSpectrogram(log_floor=1e-5)
+    seen = []
+
+    def echo(values):
+        seen.append(values)
+        return tf.constant(values)
+
+    np.testing.assert_array_equal(layer.log_mel(tf.constant(x), tf.constant(n), echo)[0].numpy(),
+                                  layer((x, n))[0].numpy())
+    window, matrix, floor = seen
+    assert all(v.dtype == np.float32 for v in seen)
+    np.testing.assert_allclose(window, 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400), atol=1e-6)
+    np.testing.assert_allclose(matrix, _mel_matrix_np(80, 512, 16000, 20.0, 8000.0), atol=1e-4)  # float32 edges
+    assert floor.shape == () and floor == np.float32(1e-5)
+    raised = layer.log_mel(tf.constant(x), tf.constant(n), lambda v: tf.constant(v * 100 if v.ndim == 0 else v))
+    assert np.isclose(raised[0].numpy().min(), np.log(1e-3))
+
+
 def test_short_and_empty_inputs():
     x = np.random.default_rng(1).normal(size=(2, 600)).astype(np.float32)
     features, lengths = LogMelSpectrogram()((x, np.array([600, 100], np.int32)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests.testing import lengths_mask_fn, run_layer_checks
 from tf_contextnet.features import LogMelSpectrogram, PerUtteranceNormalization, load_audio
@@ -43,6 +44,23 @@ def test_real_log_mel_zero_mean_unit_variance(ljspeech_dir):
     y = PerUtteranceNormalization()((features, frames))[0].numpy()[0]
     np.testing.assert_allclose(y.mean(axis=0), 0.0, atol=1e-4)
     np.testing.assert_allclose(y.std(axis=0), 1.0, atol=1e-3)
+
+
+def test_normalize_builds_epsilon_with_the_constant_hook():
+    """``normalize(x, lengths, constant)`` (the TFLite export's run-time constants) takes epsilon from
+    ``constant``: echoing it gives the layer's output bit for bit; the epsilon returned is the one used."""
+    x, lengths = _inputs()
+    layer = PerUtteranceNormalization()
+    seen = []
+
+    def echo(values):
+        seen.append(values)
+        return tf.constant(values)
+
+    np.testing.assert_array_equal(layer.normalize(x, lengths, echo)[0].numpy(), layer((x, lengths))[0].numpy())
+    assert len(seen) == 1 and seen[0].dtype == np.float32 and seen[0] == np.float32(1e-5)
+    wide = layer.normalize(x, lengths, lambda v: tf.constant(np.float32(100.0)))[0].numpy()
+    np.testing.assert_allclose(wide, _reference(x, lengths, epsilon=100.0), atol=1e-4)
 
 
 def test_bad_epsilon():

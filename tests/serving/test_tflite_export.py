@@ -203,21 +203,32 @@ def test_known_transcripts_no_tokens_and_every_step_a_token(tiny_loaded, tmp_pat
     assert len(set(expected)) > 1, "degenerate: the prediction network state did not change the tokens"
 
 
-def test_run_time_mel_matrix_is_the_front_ends_matrix_and_is_not_stored_dense():
-    from tf_contextnet.features import LogMelSpectrogram
-    from tf_contextnet.serving.tflite_export import run_time_mel_matrix
-
-    extractor = LogMelSpectrogram()
-
-    @tf.function(input_signature=[tf.TensorSpec([1], tf.float32)])
-    def mel(x):
-        return run_time_mel_matrix(extractor, tf.cast(tf.minimum(tf.size(x), 1), tf.float32))
+@pytest.mark.parametrize("variant", ["float", "fp16", "dynamic"])
+def test_run_time_constants_keep_their_float32_bits_and_the_mel_matrix_is_not_stored_dense(variant):
+    """The mel matrix and values that float16 rounds (1/3), makes subnormal (1e-6, 1e-5: the log floor and
+    epsilon) or flushes to zero (3e-9) come out of each variant's conversion bit for bit."""
+    from tf_contextnet.serving.tflite_export import run_time_constant
 
     reference = tf.signal.linear_to_mel_weight_matrix(80, 257, 16000, 20.0, 8000.0).numpy()
-    flatbuffer = _convert(mel)
+    small = np.array([1e-6, 1e-5, 3e-9, 1 / 3], np.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+    def constants(x):
+        zero = tf.minimum(tf.size(x), 0)  # a 0 the converter cannot know (a static shape would fold it)
+        return tf.concat([tf.reshape(run_time_constant(reference, zero), [-1]), run_time_constant(small, zero)], 0)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([constants.get_concrete_function()], None)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if variant != "float":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    flatbuffer = converter.convert()
     interpreter = litert.Interpreter(model_content=flatbuffer)
+    interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], [3])
     interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], np.ones([1], np.float32))
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], np.ones([3], np.float32))
     interpreter.invoke()
-    np.testing.assert_array_equal(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), reference)
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_array_equal(got, np.concatenate([reference.ravel(), small]))
     assert len(flatbuffer) < reference.nbytes / 4, "the dense mel matrix is stored in the file"

@@ -5,7 +5,7 @@ Shapes: B batch, T frames, D feature channels.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import keras
 import numpy as np
@@ -96,10 +96,24 @@ class GlobalFeatureNormalization(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, lengths = inputs
+        return self.normalize(x, lengths)
+
+    def normalize(self, x: tf.Tensor, lengths: tf.Tensor, constant: Callable[[np.ndarray], tf.Tensor] | None = None
+                  ) -> tuple[tf.Tensor, tf.Tensor]:
+        """The layer's computation (class doc). ``constant`` (float32 array → tensor of the same values)
+        builds ``mean`` and ``1 / sqrt(variance + epsilon)``; ``None`` lets TensorFlow build them. The
+        TFLite export passes one that builds them when the graph runs, so that the fp16 conversion does
+        not store them as float16."""
         if self.mean is None:
             return mask_sequence(x, lengths), lengths
-        mean = tf.constant(self.mean, x.dtype)
-        inv_std = tf.cast(tf.math.rsqrt(tf.constant(self.variance, tf.float32) + self.epsilon), x.dtype)
+        if constant is None:
+            mean = tf.constant(self.mean, x.dtype)
+            inv_std = tf.cast(tf.math.rsqrt(tf.constant(self.variance, tf.float32) + self.epsilon), x.dtype)
+        else:
+            with tf.init_scope():  # the float32 values that the graph above computes
+                inv_std_values = tf.math.rsqrt(tf.constant(self.variance, tf.float32) + self.epsilon).numpy()
+            mean = tf.cast(constant(np.array(self.mean, np.float32)), x.dtype)
+            inv_std = tf.cast(constant(inv_std_values), x.dtype)
         return mask_sequence((x - mean) * inv_std, lengths), lengths
 
     def compute_output_shape(self, input_shape):

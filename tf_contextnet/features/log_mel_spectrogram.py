@@ -5,6 +5,8 @@ Shapes: B batch, N samples, T frames, F mel bins (``num_mel_bins``), K = ``fft_l
 
 from __future__ import annotations
 
+from typing import Callable
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -86,27 +88,42 @@ class LogMelSpectrogram(keras.layers.Layer):
         features, lengths = self.log_mel(tf.cast(waveform, tf.float32), tf.cast(sample_lengths, tf.int32))
         return tf.cast(features, self.compute_dtype), lengths
 
-    def log_mel(self, waveform: tf.Tensor, sample_lengths: tf.Tensor, mel_matrix: tf.Tensor | None = None
-                ) -> tuple[tf.Tensor, tf.Tensor]:
+    def log_mel(self, waveform: tf.Tensor, sample_lengths: tf.Tensor,
+                constant: Callable[[np.ndarray], tf.Tensor] | None = None) -> tuple[tf.Tensor, tf.Tensor]:
         """The layer's computation in float32: ``(waveform [B, N], sample_lengths [B])`` → ``(features
-        [B, T, F], frame_lengths [B])``. ``mel_matrix`` ``[K, F]`` replaces the layer's own (the TFLite
-        export passes it scaled by a run-time 1.0, so that no quantiser treats it as a weight)."""
+        [B, T, F], frame_lengths [B])``.
+
+        ``constant`` (float32 array → tensor of the same values) builds the three float constants,
+        the Hann window ``[frame_length]``, the mel matrix ``[K, F]`` and the log floor ``[]``;
+        ``None`` lets TensorFlow build them. The TFLite export passes one that builds them when the
+        graph runs, so that no quantiser (fp16, dynamic range) converts them.
+        """
+        if constant is None:
+            window_fn, matrix, floor = tf.signal.hann_window, self.mel_matrix(), self.log_floor
+        else:
+            with tf.init_scope():  # the values now, outside any function being traced
+                window_values = tf.signal.hann_window(self.frame_length).numpy()
+                matrix_values = self.mel_matrix().numpy()
+            window = constant(window_values)
+            matrix, floor = constant(matrix_values), constant(np.array(self.log_floor, np.float32))
+
+            def window_fn(length: int, dtype: tf.DType) -> tf.Tensor:  # stft's contract; the length is ours
+                return window
         num_samples = tf.shape(waveform)[1]
         # RFFT fails on zero frames, so a batch shorter than one frame is padded and its frame cut off.
         short = tf.maximum(0, self.frame_length - num_samples)
         waveform = tf.pad(waveform, [[0, 0], [0, short]])
         spectrum = tf.signal.stft(waveform, self.frame_length, self.frame_step, self.fft_length,
-                                  window_fn=tf.signal.hann_window, pad_end=False)
+                                  window_fn=window_fn, pad_end=False)
         power = tf.square(tf.abs(spectrum))
         power = power[:, :frame_lengths(num_samples, self.frame_length, self.frame_step)]
-        matrix = self.mel_matrix() if mel_matrix is None else mel_matrix
         # A rank-2 MatMul: it converts to a TFLite builtin and runs faster on CPU than a batched einsum.
         mel = tf.reshape(tf.matmul(tf.reshape(power, [-1, tf.shape(power)[-1]]), matrix),
                          tf.concat([tf.shape(power)[:2], [self.num_mel_bins]], 0))
         if self.floor_mode == "clamp":
-            features = tf.math.log(tf.maximum(mel, self.log_floor))
+            features = tf.math.log(tf.maximum(mel, floor))
         else:
-            features = tf.math.log(mel + self.log_floor)
+            features = tf.math.log(mel + floor)
         lengths = tf.minimum(self.compute_frame_lengths(sample_lengths), tf.shape(features)[1])
         return mask_sequence(features, lengths), lengths
 

@@ -5,7 +5,10 @@ Shapes: B batch, T frames, D feature channels.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tf_contextnet.utils.masking import mask_sequence, sequence_mask
@@ -30,8 +33,17 @@ class PerUtteranceNormalization(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, lengths = inputs
+        return self.normalize(x, lengths)
+
+    def normalize(self, x: tf.Tensor, lengths: tf.Tensor, constant: Callable[[np.ndarray], tf.Tensor] | None = None
+                  ) -> tuple[tf.Tensor, tf.Tensor]:
+        """The layer's computation (class doc). ``constant`` (float32 array → tensor of the same values)
+        builds ``epsilon``; ``None`` lets TensorFlow build it. The TFLite export passes one that builds
+        it when the graph runs, so that the fp16 conversion does not store it as float16 (the other
+        float constant, 1.0, is exact in every float format)."""
         x = tf.cast(x, tf.float32)
         lengths = tf.cast(lengths, tf.int32)
+        epsilon = self.epsilon if constant is None else constant(np.array(self.epsilon, np.float32))
         # expand_dims/reshape, not [:, :, None]: TFLite builtins lack StridedSlice's new_axis_mask.
         mask = tf.expand_dims(sequence_mask(lengths, tf.shape(x)[1], tf.float32), -1)
         count = tf.reshape(tf.maximum(tf.cast(lengths, tf.float32), 1.0), [-1, 1, 1])
@@ -39,7 +51,7 @@ class PerUtteranceNormalization(keras.layers.Layer):
         centered = (x - mean) * mask
         if self.scale:
             variance = tf.reduce_sum(tf.square(centered), axis=1, keepdims=True) / count
-            centered = centered * tf.math.rsqrt(variance + self.epsilon)
+            centered = centered * tf.math.rsqrt(variance + epsilon)
         return tf.cast(mask_sequence(centered, lengths), self.compute_dtype), lengths
 
     def compute_output_shape(self, input_shape):

@@ -18,17 +18,22 @@ after ``max_symbols_per_frame`` symbols. The prediction network steps inside a `
 ``IF``) on the emitting steps only.
 
 Variants: ``float``; ``fp16`` (weights stored as float16); ``dynamic`` (dynamic-range int8
-weights). The log-mel front end stays float32 in ``float`` and ``dynamic``: its mel matrix (``K ×
-F`` ≈ 20k values, which the quantiser would otherwise convert; dynamic-range int8 moves log-mel
-by up to 9.4) is built at run time (:func:`run_time_mel_matrix`), so it is no constant weight of
-a quantisable op and no signature stores a dense copy. ``fp16`` is not shielded: that conversion
-stores every float constant as float16, the front end's included (mel values, Hann window, log
-floor, normalisation epsilon). The ``features`` signature of each file is tested against the
-Keras front end.
+weights). The front end (log-mel and normalisation) is float32 in every variant. The fp16
+conversion stores every float constant as float16: the Hann window's rounding (~5e-4 relative)
+raises its spectral leakage, which moves log-mel by up to 7.8 in bands with almost no energy (above
+4 kHz in an 8 kHz recording resampled to 16 kHz), and the log floor 1e-6 becomes a float16
+subnormal. Dynamic-range int8 would quantise the mel matrix (``K × F`` ≈ 20k values; it moves
+log-mel by up to 9.4). So the front end's float constants (Hann window, mel matrix, log floor,
+normalisation epsilon or statistics) are built when the graph runs
+(:func:`run_time_constant`): stored as the int32 bits of their float32 values, which no float pass
+converts, and bitcast back (the mel matrix from its ~0.5k non-zero entries, so no signature stores
+a dense copy). The network's weights are quantised as the variant says. The ``features`` signature
+of each file is tested against the Keras front end.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 
@@ -45,22 +50,23 @@ BLANK = 0
 VARIANTS = ("float", "fp16", "dynamic")
 
 
-def run_time_mel_matrix(extractor: LogMelSpectrogram, one: tf.Tensor) -> tf.Tensor:
-    """``extractor.mel_matrix()`` ``[K, F]`` (the same values) built when the graph runs: its non-zero
-    entries (about two per FFT bin) times ``one``, a run-time 1.0, scattered into zeros. No quantiser
-    sees a constant weight, and a file stores ~0.5k values instead of ``K × F``."""
-    with tf.init_scope():  # the matrix's values now, outside the traced function
-        mel = extractor.mel_matrix().numpy()
-    nonzero = np.argwhere(mel != 0.0).astype(np.int32)  # [nnz, 2], row-major like the boolean index below
-    return tf.scatter_nd(nonzero, tf.constant(mel[mel != 0.0]) * one, mel.shape)
+def run_time_constant(values: np.ndarray, zero: tf.Tensor) -> tf.Tensor:
+    """``values`` as a float32 tensor built when the graph runs, bit for bit: the int32 bits of the
+    values plus ``zero`` (an int32 0 that the graph computes from its input), bitcast to float32.
+    The converter cannot fold it into a float constant, so no quantiser (fp16, dynamic range) sees
+    one. An array that is mostly zeros (the mel matrix) stores only its non-zero entries, scattered
+    into zeros."""
+    values = np.asarray(values, np.float32)
+    nonzero = values != 0.0
+    if (values.ndim + 1) * np.count_nonzero(nonzero) >= values.size:  # sparse: an index row + a value per entry
+        return _run_time_bits(values, zero)
+    indices = np.argwhere(nonzero).astype(np.int32)  # [nnz, rank], row-major like the boolean index below
+    return tf.scatter_nd(indices, _run_time_bits(values[nonzero], zero), values.shape)
 
 
-def _float_log_mel(extractor: LogMelSpectrogram, waveform: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """``extractor``'s log-mel of ``waveform [1, N]`` with the mel matrix of :func:`run_time_mel_matrix`
-    (float in the ``float`` and ``dynamic`` variants; see the module docstring for ``fp16``)."""
-    num_samples = tf.shape(waveform)[1]
-    one = tf.cast(tf.minimum(num_samples, 1), tf.float32)  # 1.0 for any input the encoder can take
-    return extractor.log_mel(waveform, tf.reshape(num_samples, [1]), run_time_mel_matrix(extractor, one))
+def _run_time_bits(values: np.ndarray, zero: tf.Tensor) -> tf.Tensor:
+    # `+ zero`: a BITCAST of a constant is folded into a float constant, which fp16 would convert.
+    return tf.bitcast(tf.constant(values.view(np.int32)) + zero, tf.float32)
 
 
 class TfliteFunctions:
@@ -70,6 +76,10 @@ class TfliteFunctions:
         if not isinstance(loaded.feature_extractor, LogMelSpectrogram):
             raise TypeError(f"TFLite export supports a LogMelSpectrogram front end, got "
                             f"{type(loaded.feature_extractor).__name__}")
+        if loaded.normalization is not None and not hasattr(loaded.normalization, "normalize"):
+            raise TypeError(f"TFLite export supports a normalisation layer with normalize(x, lengths, constant) "
+                            f"(PerUtteranceNormalization, GlobalFeatureNormalization), got "
+                            f"{type(loaded.normalization).__name__}")
         self.loaded = loaded
         self.model = loaded.model
         self.parts = transducer_parts(loaded.model)
@@ -77,9 +87,12 @@ class TfliteFunctions:
                                          loaded.config.get("decoding", {}).get("max_symbols_per_frame", 4))
 
     def features(self, waveform):
-        features, lengths = _float_log_mel(self.loaded.feature_extractor, waveform)
+        num_samples = tf.shape(waveform)[1]
+        zero = tf.minimum(num_samples, 0)  # 0 for every input, unknown to the converter
+        constant = functools.partial(run_time_constant, zero=zero)
+        features, lengths = self.loaded.feature_extractor.log_mel(waveform, tf.reshape(num_samples, [1]), constant)
         if self.loaded.normalization is not None:
-            features, lengths = self.loaded.normalization((features, lengths))
+            features, lengths = self.loaded.normalization.normalize(features, lengths, constant)
         return {"features": tf.cast(features, tf.float32), "feature_lengths": tf.cast(lengths, tf.int32)}
 
     def transcribe(self, waveform):
