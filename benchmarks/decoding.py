@@ -72,6 +72,13 @@ def real_audio(folder: str, seconds: float, sample_rate: int):
     return audio, names
 
 
+def decoder_rows(language_model, lm_weight: float, length_bonus: float) -> list[tuple]:
+    """``(name, beam, language model, λ, β)`` per row: λ and β belong to the LM row alone, so the
+    beam rows are the plain search (β without an LM still rewards length and changes the WER)."""
+    return [("greedy", 1, None, 0.0, 0.0), ("beam 4", 4, None, 0.0, 0.0), ("beam 8", 8, None, 0.0, 0.0),
+            ("beam 8 + LM", 8, language_model, lm_weight, length_bonus)]
+
+
 def load_or_build(args):
     """``(ModelDirectory, language model)``."""
     import keras
@@ -117,11 +124,10 @@ def main(argv=None) -> int:
     features, frame_lengths = waveform_features(loaded, waveform, lengths)
     encoded, encoded_lengths = loaded.model.transcribe(features, frame_lengths, training=False)
     parts = transducer_parts(loaded.model)
-    configs = [("greedy", 1, None), ("beam 4", 4, None), ("beam 8", 8, None), ("beam 8 + LM", 8, lm)]
     utterances = utterances_from_manifest(args.manifest) if args.manifest else None
     rows, greedy_rtf = [], None
-    for name, beam, language_model in configs:
-        decode, description = make_decoder(loaded.model, beam, 4, language_model, args.lm_weight, args.length_bonus)
+    for name, beam, language_model, lm_weight, length_bonus in decoder_rows(lm, args.lm_weight, args.length_bonus):
+        decode, description = make_decoder(loaded.model, beam, 4, language_model, lm_weight, length_bonus)
 
         def full():
             tokens, _ = decode(*waveform_features(loaded, waveform, lengths))
@@ -132,7 +138,7 @@ def main(argv=None) -> int:
                 return greedy_decode_encoded(encoded, encoded_lengths, parts.prediction_network,
                                              parts.joint_network, max_symbols_per_frame=4)[0].numpy()
         else:
-            weight, bonus = tf.constant(args.lm_weight), tf.constant(args.length_bonus)
+            weight, bonus = tf.constant(lm_weight), tf.constant(length_bonus)
 
             def search():
                 return modified_beam_search_encoded(encoded, encoded_lengths, parts.prediction_network,
@@ -153,7 +159,7 @@ def main(argv=None) -> int:
         rows.append(f"| {name} | {rtf:.4f} | {rtf / greedy_rtf:.2f}x | {search_ms:.0f} | {first:.1f} | {wer or 'n/a'} |")
         print(rows[-1], flush=True)
     lm_note = (f"LM {args.lm}" if args.lm else f"untrained LM ({args.lm_units} units x 2)") + \
-        f", lambda {args.lm_weight:g}, beta {args.length_bonus:g}"
+        f", lambda {args.lm_weight:g}, beta {args.length_bonus:g} (LM row only)"
     text = "\n".join([
         "# Decoding: greedy vs modified beam search (+ LSTM LM shallow fusion)",
         "",

@@ -1,0 +1,24 @@
+"""benchmarks/decoding.py: λ and β reach the beam 8 + LM row only (the beam rows are the plain search)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "decoding.py"
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("benchmarks_decoding", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_only_the_lm_row_gets_lm_weight_and_length_bonus():
+    lm = object()
+    rows = load_benchmark().decoder_rows(lm, 0.3, 0.5)
+    assert [(name, beam) for name, beam, *_ in rows] == [("greedy", 1), ("beam 4", 4), ("beam 8", 8),
+                                                        ("beam 8 + LM", 8)]
+    assert [row[2:] for row in rows[:3]] == [(None, 0.0, 0.0)] * 3  # a length bonus alone changes the beam's WER
+    assert rows[3][2] is lm and rows[3][3:] == (0.3, 0.5)
