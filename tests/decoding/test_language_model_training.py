@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tf_contextnet.decoding.language_model_directory import load_language_model, read_language_model_info
-from tf_contextnet.decoding.language_model_training import (encode_sentences, perplexity, split_held_out,
-                                                            train_language_model, unigram_perplexity)
+from tf_contextnet.decoding.language_model_training import (compile_language_model, encode_sentences, perplexity,
+                                                            sentence_dataset, split_held_out, train_language_model,
+                                                            unigram_perplexity)
+from tf_contextnet.models import LstmLanguageModel
 from tf_contextnet.text import CharacterTokenizer
 
 WORDS = ["one two three", "two three four", "three four five", "four five six", "five six seven"]
@@ -46,6 +50,15 @@ def test_trains_beats_unigram_and_resumes(tokenizer, tmp_path):
     lm = load_language_model(out, tokenizer)
     assert perplexity(lm, held) == pytest.approx(info["held_out_perplexity"], rel=1e-4)
     assert info["held_out_perplexity"] < 0.6 * unigram, (info["held_out_perplexity"], unigram)
+
+
+def test_training_loss_is_the_log_perplexity_of_real_symbols(tokenizer):
+    sentences, _ = encode_sentences(["one", "two three four five six seven", "five"], tokenizer)  # much padding
+    model = LstmLanguageModel(tokenizer.vocabulary_size, embedding_dim=8, units=8, num_layers=1)
+    model.build()
+    compile_language_model(model, 1e-3)
+    loss = model.evaluate(sentence_dataset(sentences, model.end_id, batch_size=8, shuffle=False), verbose=0)
+    assert loss == pytest.approx(math.log(perplexity(model, sentences)), rel=1e-4)
 
 
 def test_other_tokenizer_is_refused(tokenizer, tmp_path):
