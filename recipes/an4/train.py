@@ -70,6 +70,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model = parser.add_argument_group("model and training")
     model.add_argument("--preset", default="contextnet_s")
     model.add_argument("--alpha", type=float, default=0.25, help="width multiplier (overrides the preset's)")
+    model.add_argument("--blocks", default="0,1,3,5,7,9,11,22",
+                       help="the paper's blocks C0..C22 to keep, comma-separated indices, or 'all' (the paper's 23 "
+                            "train far more slowly from scratch on AN4: RESULTS.md)")
+    model.add_argument("--downsample", default="3,7",
+                       help="blocks whose last layer has stride 2 (3,7: 4x, the default; 3,7,14: 8x, the paper)")
     model.add_argument("--decoder-units", type=int, default=160, help="prediction LSTM, embedding and joint width")
     model.add_argument("--ctc-weight", type=float, default=0.3,
                        help="weight of the auxiliary CTC loss on the encoder output (0: plain RNN-T)")

@@ -53,7 +53,10 @@ def model_options(args: argparse.Namespace) -> dict:
     """The preset's overrides: width α, the decoder's widths, batch-norm momentum (and the CTC weight when set)."""
     options = {"alpha": args.alpha, "prediction_embedding_dim": args.decoder_units,
                "prediction_units": args.decoder_units, "joint_dim": args.decoder_units,
-               "batch_norm_momentum": args.batch_norm_momentum}
+               "batch_norm_momentum": args.batch_norm_momentum,
+               "downsample_blocks": [int(i) for i in args.downsample.split(",")]}
+    if args.blocks != "all":
+        options["block_indices"] = [int(i) for i in args.blocks.split(",")]
     if args.ctc_weight:
         options["ctc_weight"] = args.ctc_weight
     return options
