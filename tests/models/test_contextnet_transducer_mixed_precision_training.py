@@ -62,6 +62,9 @@ def _model_gradients(model: ContextNetTransducer, batch: dict[str, tf.Tensor], s
 
 @pytest.mark.parametrize("policy, scale", POLICIES)
 def test_context_block_gradients_match_float32(policy, scale):
+    # Seeded initialisation: the SE's two-unit bias gradient ratio depends on the weights drawn, and an
+    # unseeded draw made the test depend on which tests ran before it (1.021 once, beyond 0.02).
+    keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((3, 64, 16)).astype(np.float32))
     lengths = tf.constant([64, 41, 57])
