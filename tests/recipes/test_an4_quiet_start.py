@@ -10,7 +10,7 @@ import sys
 import pytest
 
 STARTUP_LINES = re.compile(r"absl::InitializeLog|cudart_stub|cuInit|cpu_feature_guard|"
-                           r"This TensorFlow binary is optimized")
+                           r"This TensorFlow binary is optimized|oneDNN supports DT_BOOL")
 PROGRAM = ("from tf_contextnet.cli.quiet_start import import_tensorflow_quietly\n"
            "tf = import_tensorflow_quietly()\n"
            "import sys\n"

@@ -29,14 +29,18 @@ def import_tensorflow_quietly(show: bool | None = None):
     """Import TensorFlow and run one operation with descriptor 2 silenced; returns the module.
 
     Does nothing special when TensorFlow is already imported or the user asked for the lines.
-    Also sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) so that later INFO/WARNING lines stay off.
+    Also sets ``TF_CPP_MIN_LOG_LEVEL=3`` (unless set) so that later C++ INFO/WARNING/ERROR lines
+    stay off: on CPUs without AVX-512 the first traced training step logs oneDNN's fallback notice
+    ``E0000 ... util.cc] oneDNN supports DT_BOOL only on platforms with AVX-512`` at ERROR level,
+    though nothing failed. Real failures still reach the user as Python exceptions, which carry
+    TensorFlow's message.
     """
     show = tensorflow_logs_requested() if show is None else show
     if "tensorflow" in sys.modules or show:
         import tensorflow
 
         return tensorflow
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
