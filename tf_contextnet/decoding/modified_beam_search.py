@@ -1,28 +1,47 @@
-"""Batched modified beam search for RNN-T (at most one symbol per frame), with optional LM shallow fusion.
+"""Batched modified beam search for RNN-T (at most N symbols per frame), with optional LM shallow fusion.
 
-Shapes: B batch, T' encoder frames, K beam, V vocabulary (blank 0 included), J joint width, L tokens.
+Shapes: B batch, T' encoder frames, K beam, V vocabulary (blank 0 included), J joint width, L tokens,
+N ``max_symbols_per_frame``.
 
-The search (the "modified beam search" of k2/icefall, Kang et al. 2022, §3): at frame t every
-hypothesis y of the beam is extended by exactly one output of ``p(· | f_t, g(y))``: blank (y
-stays) or one label v (y + v); then the search moves to frame t+1. So a hypothesis' probability is
+**Alignments.** At frame t a hypothesis y makes up to N *expansions*, each one output of
+``p(· | f_t, g(y))``: blank ends the frame (y stays); a label v extends y to y + v and, while fewer
+than N labels were emitted at this frame, expands again at the same frame; after the N-th label
+the frame ends without a blank (greedy search's ``max_symbols_per_frame`` rule). So a frame's
+outputs are ``v_1 .. v_m ∅`` with m < N, or ``v_1 .. v_N``, and the scores are
 
-    P(y) = Σ over alignments a ∈ {0..V-1}^{T'} whose non-blank outputs spell y of Π_t p(a_t | f_t, g(prefix_t))
+    P_N(y) = Σ over alignments a (one such segment per frame t < T') whose labels spell y
+             of Π over a's outputs o at frame t of p(o | f_t, g(labels before o))
 
-— the same rule as greedy search with ``max_symbols_per_frame=1``. Of the K·V extensions the K
-best survive; **before** pruning, extensions that spell the same sequence merge (the blank
-extension of y + v and the label extension of y by v) with ``logaddexp``, so when K is at least
-the number of distinct sequences the scores are exact sums over alignments. The beam's
-hypotheses are always distinct sequences, which is why only that one kind of collision exists.
+— a proper distribution over label sequences. N = 1 is k2/icefall's modified beam search (Kang et
+al. 2022, §3: exactly one output per frame, blank or one label).
+
+**Search.** The beam is K *slots*. At the start of a frame every live slot is *open*. An expansion
+step replaces each open slot by its V extensions: blank → a *finished* slot (done for this frame);
+label → an open slot, or a finished one at the N-th step. Finished slots are carried as they are.
+Of the K carried + K·V extensions the K best survive, so open and finished hypotheses share the K
+slots (K = 1 is greedy search with the same cap). Steps repeat at the same frame while some slot
+is open, at most N times; then the next frame starts from the finished slots.
+
+**Merging, before every pruning.** Finished hypotheses depend only on their label sequence, so
+entries that spell the same sequence when they finish merge with ``logaddexp``: a blank extension
+of y into a carried finished y; at the N-th step also a label extension y + v into a carried
+finished y + v or into the blank extension of an open y + v. Open hypotheses are never merged: an
+open y has emitted n labels at this frame, and its future depends on n (the cap), which is why
+the open slots of one step, all at the same n, are distinct sequences, as are the finished ones.
+Hence **when K is at least the number of hypotheses alive at every step, nothing is pruned and
+``scores`` are exactly log P_N(y)** for every y (tested against an exhaustive float64 enumeration).
+With a smaller K it is a beam search: a pruned alignment's probability is lost from its sequence.
 
 Shallow fusion (``language_model``): a label v adds ``lm_weight · log p_lm(v | y) + length_bonus``
 to the extension's score; at the end every hypothesis adds ``lm_weight · log p_lm(</s> | y)``. So
-``score(y) = log P_rnnt(y) + λ·log P_lm(y </s>) + β·|y|``; merging stays exact because the LM and
+``score(y) = log P_N(y) + λ·log P_lm(y </s>) + β·|y|``; merging stays exact because the LM and
 length terms of merged alignments are equal. With ``lm_weight = 0`` and ``length_bonus = 0`` the
 scores are the RNN-T log-probabilities.
 
-Everything runs inside one ``tf.function``: frames advance in a ``tf.while_loop``; the prediction
-network's output (projected) and state are cached per hypothesis and only recomputed, for all
-B·K hypotheses at once, when some hypothesis emitted a label; blank extensions reuse the cache.
+Everything runs inside one ``tf.function``: frames advance in a ``tf.while_loop`` and the
+expansion steps of a frame in an inner one (it stops as soon as no slot of the batch is open, so
+frames where blank wins cost one step); the prediction network's output (projected) and state
+are cached per slot and only recomputed, for all B·K slots at once, when some slot emitted a label.
 
 Language-model contract (``tf_contextnet.models.LstmLanguageModel``): ``initial_state(n)``
 (nested tensors, any batch axis), ``step(tokens [n] int32, state) -> (log_probs [n, V + 1], state)``
@@ -70,51 +89,83 @@ def _logaddexp(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reduce_logsumexp(tf.stack([a, b], -1), axis=-1)
 
 
-def _merge_duplicates(candidates: tf.Tensor, tokens: tf.Tensor, lengths: tf.Tensor, alive: tf.Tensor) -> tf.Tensor:
-    """Fold label extensions that spell the same sequence as a blank extension into it.
+def _merge_duplicates(candidates: tf.Tensor, carried: tf.Tensor, tokens: tf.Tensor, lengths: tf.Tensor,
+                      open_: tf.Tensor, finished: tf.Tensor, last: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Fold extensions that finish as the same sequence into one entry; returns ``(candidates, carried)``.
 
-    ``candidates [B, K, V]`` scores; ``tokens [B, K, T']``, ``lengths [B, K]``, ``alive [B, K]``.
-    Hypothesis k1 = hypothesis k2 + v exactly when |y_k1| = |y_k2| + 1, y_k2 is a prefix of y_k1
-    and v is y_k1's last label; then candidate (k1, blank) gets ``logaddexp`` of both and (k2, v)
-    becomes ``-inf``.
+    ``candidates [B, K, V]``: extension scores of the open slots (``-inf`` elsewhere); ``carried [B, K]``:
+    scores of the finished slots (``-inf`` elsewhere); ``tokens [B, K, L]``, ``lengths [B, K]``;
+    ``open_``, ``finished [B, K]`` the live slots of each kind; ``last`` (scalar bool): label extensions
+    finish too (the N-th step). For slots a, c: y_a = y_c + v exactly when |y_a| = |y_c| + 1, y_c is
+    a prefix of y_a and v is y_a's last label. Folded:
+
+    1. at the last step, label extension (open c, v) into the blank extension of an open a = y_c + v
+       (this alone is the N = 1 search's merge);
+    2. at the last step, a label extension left by 1 into a finished a = y_c + v;
+    3. the blank extension of open c (with what 1 folded into it) into a finished a = y_c.
+
+    Each extension folds at most once, so no alignment is counted twice.
+
+    A folded entry becomes ``-inf``; the receiving one gets the ``logaddexp``.
     """
     vocabulary = tf.shape(candidates)[2]
-    frames = tf.shape(tokens)[2]
-    positions = tf.range(frames)
-    # same[b, k1, k2, l]: y_k1[l] == y_k2[l] or l is past y_k2's end
-    same = tf.logical_or(tf.equal(tokens[:, :, None, :], tokens[:, None, :, :]),
-                         positions[None, None, None, :] >= lengths[:, None, :, None])
-    match = tf.logical_and(tf.reduce_all(same, axis=-1), tf.equal(lengths[:, :, None], lengths[:, None, :] + 1))
-    match = tf.logical_and(match, tf.logical_and(alive[:, :, None], alive[:, None, :]))  # [B, K1, K2]
-    last = tf.gather(tokens, tf.maximum(lengths - 1, 0), batch_dims=2)  # [B, K1]
-    # other[b, k1, k2] = candidates[b, k2, last[b, k1]]
-    other = tf.gather(tf.transpose(candidates, [0, 2, 1]), last, batch_dims=1)
-    folded = tf.reduce_logsumexp(tf.where(match, other, -float("inf")), axis=2)  # [B, K1]
-    blank = _logaddexp(candidates[:, :, 0], folded)
-    last_one_hot = tf.one_hot(last, vocabulary, on_value=True, off_value=False, dtype=tf.bool)  # [B, K1, V]
-    removed = tf.reduce_any(tf.logical_and(match[:, :, :, None], last_one_hot[:, :, None, :]), axis=1)  # [B, K2, V]
-    candidates = tf.where(removed, -float("inf"), candidates)
-    return tf.concat([blank[:, :, None], candidates[:, :, 1:]], axis=2)
+    width = tf.reduce_max(tf.concat([tf.reshape(lengths, [-1]), [0]], 0))
+    head = tokens[:, :, :width]  # past every y's end, tokens are never compared
+    positions = tf.range(width)
+    # prefix[b, a, c]: y_c is a prefix of y_a
+    prefix = tf.reduce_all(tf.logical_or(tf.equal(head[:, :, None, :], head[:, None, :, :]),
+                                         positions[None, None, None, :] >= lengths[:, None, :, None]), axis=-1)
+    same = tf.logical_and(prefix, tf.equal(lengths[:, :, None], lengths[:, None, :]))
+    plus = tf.logical_and(prefix, tf.equal(lengths[:, :, None], lengths[:, None, :] + 1))
+    from_open = open_[:, None, :]
+    into_open = tf.logical_and(tf.logical_and(plus, open_[:, :, None]), tf.logical_and(from_open, last))
+    into_finished = tf.logical_and(tf.logical_and(plus, finished[:, :, None]), tf.logical_and(from_open, last))
+    blank_into_finished = tf.logical_and(tf.logical_and(same, finished[:, :, None]), from_open)
+    last_label = tf.gather(tokens, tf.maximum(lengths - 1, 0), batch_dims=2)  # [B, K]
+    last_one_hot = tf.one_hot(last_label, vocabulary, on_value=True, off_value=False, dtype=tf.bool)  # [B, K, V]
+
+    def label_fold(into: tf.Tensor, candidates: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """``[B, K (a), K (c)]`` scores of the label extensions (c, last label of a) that ``into`` folds into a,
+        and ``candidates`` without them."""
+        # other[b, a, c] = candidates[b, c, last_label[b, a]]
+        other = tf.gather(tf.transpose(candidates, [0, 2, 1]), last_label, batch_dims=1)
+        removed = tf.reduce_any(tf.logical_and(into[:, :, :, None], last_one_hot[:, :, None, :]), axis=1)
+        return tf.where(into, other, -float("inf")), tf.where(removed, -float("inf"), candidates)
+
+    # one after the other, so that a label extension folds once (an open y + v then folds into a finished one)
+    into_open_scores, candidates = label_fold(into_open, candidates)
+    blank = _logaddexp(candidates[:, :, 0], tf.reduce_logsumexp(into_open_scores, axis=2))
+    into_finished_scores, candidates = label_fold(into_finished, candidates)
+    carried = tf.reduce_logsumexp(tf.concat([carried[:, :, None],
+                                             tf.where(blank_into_finished, blank[:, None, :], -float("inf")),
+                                             into_finished_scores], axis=2), axis=2)
+    blank = tf.where(tf.reduce_any(blank_into_finished, axis=1), -float("inf"), blank)
+    return tf.concat([blank[:, :, None], candidates[:, :, 1:]], axis=2), carried
 
 
 @tf.function(reduce_retracing=True)
 def modified_beam_search_encoded(encoded: tf.Tensor, encoded_lengths: tf.Tensor,
                                  prediction_network: keras.layers.Layer, joint_network: keras.layers.Layer,
                                  beam_size: int, language_model: Any = None, lm_weight: tf.Tensor | float = 0.0,
-                                 length_bonus: tf.Tensor | float = 0.0) -> NBest:
+                                 length_bonus: tf.Tensor | float = 0.0, max_symbols_per_frame: int = 1) -> NBest:
     """Modified beam search over encoder outputs ``encoded [B, T', De]`` (valid frames ``encoded_lengths [B]``).
 
     ``prediction_network`` / ``joint_network``: the layer-level contract (``get_initial_state``,
-    ``predict_step``; ``project_encoder``, ``project_prediction``, ``join``). Returns ``NBest``.
+    ``predict_step``; ``project_encoder``, ``project_prediction``, ``join``). ``max_symbols_per_frame``
+    N >= 1: the per-frame label cap of the module docstring (1: the classic one-label-per-frame
+    search). Returns ``NBest``.
     """
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    if max_symbols_per_frame < 1:
+        raise ValueError(f"max_symbols_per_frame must be >= 1, got {max_symbols_per_frame}")
     k = beam_size
     lm_weight = tf.cast(lm_weight, tf.float32)
     length_bonus = tf.cast(length_bonus, tf.float32)
     encoded_lengths = tf.cast(encoded_lengths, tf.int32)
     batch = tf.shape(encoded)[0]
     frames = tf.shape(encoded)[1]
+    capacity = frames * max_symbols_per_frame
     flat_batch = batch * k
     enc_proj = joint_network.project_encoder(encoded)  # [B, T', J]
     axes = state_batch_axes(prediction_network.get_initial_state)
@@ -128,7 +179,7 @@ def modified_beam_search_encoded(encoded: tf.Tensor, encoded_lengths: tf.Tensor,
     else:
         lm_axes, lm_logp, lm_state = (), tf.zeros([flat_batch, 1]), ()
     scores = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, k - 1], -float("inf"))], axis=1)
-    tokens = tf.zeros([batch, k, frames], tf.int32)
+    tokens = tf.zeros([batch, k, capacity], tf.int32)
     lengths = tf.zeros([batch, k], tf.int32)
     batch_index = tf.range(batch)[:, None] * k
     is_label = tf.range(vocabulary) > 0
@@ -141,17 +192,24 @@ def modified_beam_search_encoded(encoded: tf.Tensor, encoded_lengths: tf.Tensor,
         fused = lm_weight * tf.reshape(lm_logp[:, :vocabulary], [batch, k, vocabulary])
         return bonus + tf.where(is_label[None, None], fused, 0.0)
 
-    def body(t, scores, tokens, lengths, pred_proj, state, lm_logp, lm_state):
-        active = t < encoded_lengths  # [B]
-        logits = joint_network.join(enc_proj[:, t][:, None, :], tf.reshape(pred_proj, [batch, k, -1]))
+    def expand(n, enc_t, open_, scores, tokens, lengths, pred_proj, state, lm_logp, lm_state):
+        """One expansion step of the open slots at frame ``enc_t [B, 1, J]`` (step n of the frame)."""
+        last = tf.equal(n, max_symbols_per_frame - 1)
+        logits = joint_network.join(enc_t, tf.reshape(pred_proj, [batch, k, -1]))
         log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)  # [B, K, V]
-        candidates = scores[:, :, None] + log_probs + label_bonus(lm_logp)
-        candidates = _merge_duplicates(candidates, tokens, lengths, tf.math.is_finite(scores))
-        best, index = tf.math.top_k(tf.reshape(candidates, [batch, k * vocabulary]), k=k)
-        source, label = index // vocabulary, index % vocabulary  # [B, K]
+        candidates = tf.where(open_[:, :, None], scores[:, :, None] + log_probs + label_bonus(lm_logp),
+                              -float("inf"))
+        finished = tf.logical_and(tf.math.is_finite(scores), tf.logical_not(open_))
+        carried = tf.where(finished, scores, -float("inf"))
+        candidates, carried = _merge_duplicates(candidates, carried, tokens, lengths, open_, finished, last)
+        pool = tf.concat([carried, tf.reshape(candidates, [batch, k * vocabulary])], axis=1)
+        best, index = tf.math.top_k(pool, k=k)
+        kept = index < k  # a carried finished slot
+        source = tf.where(kept, index, (index - k) // vocabulary)  # [B, K]
+        label = tf.where(kept, 0, (index - k) % vocabulary)
         emit = label > 0
         new_lengths = tf.gather(lengths, source, batch_dims=1)
-        written = tf.one_hot(new_lengths, frames, dtype=tf.int32) * tf.where(emit, label, 0)[:, :, None]
+        written = tf.one_hot(new_lengths, capacity, dtype=tf.int32) * label[:, :, None]
         new_tokens = tf.gather(tokens, source, batch_dims=1) + written
         new_lengths += tf.cast(emit, tf.int32)
         flat_source = tf.reshape(batch_index + source, [-1])
@@ -174,20 +232,25 @@ def modified_beam_search_encoded(encoded: tf.Tensor, encoded_lengths: tf.Tensor,
 
         new_proj, new_state, new_lm_logp, new_lm_state = tf.cond(
             tf.reduce_any(flat_emit), advance, lambda: (new_proj, new_state, new_lm_logp, new_lm_state))
-        flat_active = tf.repeat(active, k)
-        old = (t, scores, tokens, lengths, pred_proj, state, lm_logp, lm_state)
-        new = (t + 1, tf.where(active[:, None], best, scores),
-               tf.where(active[:, None, None], new_tokens, tokens), tf.where(active[:, None], new_lengths, lengths),
-               tf.where(flat_active[:, None], new_proj, pred_proj), _select(flat_active, new_state, state, axes),
-               tf.where(flat_active[:, None], new_lm_logp, lm_logp),
-               _select(flat_active, new_lm_state, lm_state, lm_axes))
+        new_open = tf.logical_and(tf.logical_and(emit, tf.logical_not(last)), tf.math.is_finite(best))
+        old = (n, enc_t, open_, scores, tokens, lengths, pred_proj, state, lm_logp, lm_state)
+        new = (n + 1, enc_t, new_open, best, new_tokens, new_lengths, new_proj, new_state, new_lm_logp, new_lm_state)
         # static batch sizes broadcast to None through top_k/reshape: keep the loop variables' shapes
-        return tf.nest.map_structure(lambda n, o: tf.ensure_shape(n, o.shape), new, old)
+        return tf.nest.map_structure(lambda a, b: tf.ensure_shape(a, b.shape), new, old)
+
+    def frame(t, scores, tokens, lengths, pred_proj, state, lm_logp, lm_state):
+        # utterances past their end have no open slot: their slots are carried unchanged (already sorted)
+        open_ = tf.logical_and(tf.math.is_finite(scores), (t < encoded_lengths)[:, None])
+        steps = tf.while_loop(
+            lambda n, enc_t, open_, *_: tf.logical_and(n < max_symbols_per_frame, tf.reduce_any(open_)), expand,
+            (tf.constant(0), enc_proj[:, t][:, None, :], open_, scores, tokens, lengths, pred_proj, state, lm_logp,
+             lm_state))
+        return (t + 1, *steps[3:])
 
     max_frames = tf.reduce_max(tf.concat([encoded_lengths, [0]], 0))
     _, scores, tokens, lengths, _, _, lm_logp, _ = tf.while_loop(
-        lambda t, *_: t < max_frames, body, (tf.constant(0), scores, tokens, lengths, pred_proj, state, lm_logp,
-                                              lm_state))
+        lambda t, *_: t < max_frames, frame, (tf.constant(0), scores, tokens, lengths, pred_proj, state, lm_logp,
+                                               lm_state))
     if language_model is not None:  # end of sentence (id V) closes every hypothesis
         scores += lm_weight * tf.reshape(lm_logp[:, vocabulary], [batch, k])
     scores, order = tf.math.top_k(scores, k=k)
@@ -199,18 +262,19 @@ def modified_beam_search_encoded(encoded: tf.Tensor, encoded_lengths: tf.Tensor,
 
 
 def modified_beam_search(model: keras.Model, features: tf.Tensor, feature_lengths: tf.Tensor, beam_size: int = 4,
-                         language_model: Any = None, lm_weight: float = 0.0, length_bonus: float = 0.0) -> NBest:
+                         language_model: Any = None, lm_weight: float = 0.0, length_bonus: float = 0.0,
+                         max_symbols_per_frame: int = 1) -> NBest:
     """N-best transcriptions of log-mel ``features [B, T, F]`` (``feature_lengths [B]``) by a transducer
     (``tf_contextnet.models.Transducer``): the model's encoder, then ``modified_beam_search_encoded``."""
     parts = transducer_parts(model)
     encoded, encoded_lengths = model.transcribe(features, feature_lengths, training=False)
     return modified_beam_search_encoded(encoded, encoded_lengths, parts.prediction_network, parts.joint_network,
                                         beam_size, language_model, tf.constant(lm_weight, tf.float32),
-                                        tf.constant(length_bonus, tf.float32))
+                                        tf.constant(length_bonus, tf.float32), max_symbols_per_frame)
 
 
 def make_beam_search_decoder(model: keras.Model, beam_size: int = 4, language_model: Any = None,
-                             lm_weight: float = 0.0, length_bonus: float = 0.0):
+                             lm_weight: float = 0.0, length_bonus: float = 0.0, max_symbols_per_frame: int = 1):
     """``decode(features [B, T, F], lengths [B]) -> (tokens [B, L], lengths [B])``: the best hypothesis of
     ``modified_beam_search``, encoder and search traced together in one ``tf.function``."""
     weight, bonus = tf.constant(lm_weight, tf.float32), tf.constant(length_bonus, tf.float32)
@@ -220,7 +284,7 @@ def make_beam_search_decoder(model: keras.Model, beam_size: int = 4, language_mo
     def decode(features, feature_lengths):
         encoded, encoded_lengths = model.transcribe(features, feature_lengths, training=False)
         best = modified_beam_search_encoded(encoded, encoded_lengths, parts.prediction_network, parts.joint_network,
-                                            beam_size, language_model, weight, bonus)
+                                            beam_size, language_model, weight, bonus, max_symbols_per_frame)
         return best.tokens[:, 0], best.lengths[:, 0]
 
     return decode
