@@ -11,8 +11,8 @@ import pytest
 from tf_contextnet.cli.main import main
 from tuning.sweep_data import write_fsdd_records, write_space
 
-EXPECTED_COLUMNS = ["trial", "alpha", "kernel", "downsampling", "se", "params", "gflops", "dev_wer", "dev_loss",
-                    "minutes"]
+EXPECTED_COLUMNS = ["trial", "alpha", "kernel", "blocks", "downsampling", "se", "params", "gflops", "dev_wer",
+                    "dev_loss", "minutes"]
 
 
 @pytest.fixture(scope="module")

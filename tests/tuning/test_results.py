@@ -27,6 +27,7 @@ def test_pareto_front_equals_brute_force():
 
 
 def test_table_and_plot_from_records(tmp_path):
+    """Trial 0's record predates the blocks dimension (all 23 blocks); trial 3 died before its record."""
     project = tmp_path / "tuner"
     records = [
         {"trial_id": "0", "status": "completed", "values": {"alpha": 0.25, "kernel_size": 5, "downsampling": "8x",
@@ -34,10 +35,11 @@ def test_table_and_plot_from_records(tmp_path):
          "parameters": 1000, "gflops": 0.2, "val_wer": 0.5, "val_loss": 3.0, "train_seconds": 120.0,
          "wall_seconds": 200.0, "steps": 40},
         {"trial_id": "1", "status": "skipped", "reason": "0.900 GFLOPs/s > budget 0.5",
-         "values": {"alpha": 1.0, "kernel_size": 21, "downsampling": "2x", "se": True, "se_context_window": 16},
+         "values": {"alpha": 1.0, "kernel_size": 21, "blocks": "0,3,7,22", "downsampling": "2x", "se": True,
+                    "se_context_window": 16},
          "parameters": 9000, "gflops": 0.9},
-        {"trial_id": "2", "status": "completed", "values": {"alpha": 0.5, "kernel_size": 3, "downsampling": "2x",
-                                                            "se": False},
+        {"trial_id": "2", "status": "completed", "values": {"alpha": 0.5, "kernel_size": 3, "blocks": "8",
+                                                            "downsampling": "2x", "se": False},
          "parameters": 3000, "gflops": 0.4, "val_wer": 0.25, "val_loss": 2.0, "train_seconds": 60.0, "steps": 40},
     ]
     for record in records:
@@ -51,14 +53,16 @@ def test_table_and_plot_from_records(tmp_path):
     with open(tmp_path / "results.csv", newline="") as f:
         table = list(csv.DictReader(f))
     assert tuple(table[0]) == COLUMNS
-    assert {"trial", "alpha", "kernel", "downsampling", "se", "params", "gflops", "dev_wer", "dev_loss",
+    assert {"trial", "alpha", "kernel", "blocks", "downsampling", "se", "params", "gflops", "dev_wer", "dev_loss",
             "minutes"} <= set(table[0])
     assert (table[0]["dev_wer"], table[0]["minutes"], table[1]["dev_wer"]) == ("0.5", "2.0", "")
     assert table[1]["note"] == "0.900 GFLOPs/s > budget 0.5"
     markdown = (tmp_path / "results.md").read_text().splitlines()
-    assert markdown[0].startswith("| trial | α | kernel | downsampling | SE | params | GFLOPs/s | dev WER | "
+    assert markdown[0].startswith("| trial | α | kernel | blocks | downsampling | SE | params | GFLOPs/s | dev WER | "
                                   "dev loss |")
-    assert "| 0 | 0.25 | 5 | 8x | global | 1,000 | 0.200 | 50.0% | 3.00 | 2.00 | 3.33 | 40 | completed |" in markdown[2]
+    assert "| 0 | 0.25 | 5 | all | 8x | global | 1,000 | 0.200 | 50.0% | 3.00 | 2.00 | 3.33 | 40 | completed |" \
+        in markdown[2]
+    assert [row["blocks"] for row in table] == ["all", "0,3,7,22", "8", ""]
     assert [r["trial"] for r in pareto_front(rows)] == ["0", "2"]
     plot_pareto(rows, str(tmp_path / "pareto.png"))
     assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

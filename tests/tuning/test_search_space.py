@@ -48,14 +48,33 @@ def test_the_documented_example_parses():
     text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "tuning.md").read_text()
     block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     space = parse_search_space(yaml.safe_load(block), "docs/tuning.md")
-    assert 21 in space.kernel_size and set(space.downsampling) == {"2x", "8x"}
+    assert 21 in space.kernel_size and set(space.downsampling) == {"2x", "4x", "8x"}
+    assert space.blocks == ("all", "8")
 
 
 @pytest.mark.parametrize("mapping, message", [
     ({"serch": {}}, "unknown key serch"),
     ({"search": {"kernel": [3]}}, "unknown key search.kernel"),
     ({"search": {"kernel_size": [3, 7]}}, "search.kernel_size = 7: expected one of 3, 5, 11, 21"),
-    ({"search": {"downsampling": ["4x"]}}, "search.downsampling = '4x'"),
+    ({"search": {"downsampling": ["16x"]}}, "search.downsampling = '16x': expected '2x' (stride 2 at C3), '4x'"),
+    ({"search": {"blocks": ["deep"]}}, "search.blocks = 'deep': expected one of 'all', '8' or block indices"),
+    ({"search": {"blocks": [[0, 3, 3, 22]]}}, "search.blocks = [0, 3, 3, 22]: expected valid block indices "
+                                              "(block_indices must be strictly increasing"),
+    ({"search": {"blocks": ["0,3,7,23"]}}, "search.blocks = '0,3,7,23': expected valid block indices "
+                                           "(block_indices (0, 3, 7, 23) has indices outside 0..22: [23])"),
+    ({"search": {"blocks": [[]]}}, "search.blocks = []: expected valid block indices"),
+    ({"search": {"blocks": ["8", "0,1,3,5,7,9,11,22"]}}, "expected distinct subsets"),
+    ({"search": {"blocks": ["8"]}}, "search.blocks = '8' fits none of search.downsampling ['8x']: blocks '8' "
+                                    "(8 blocks: C0 C1 C3 C5 C7 C9 C11 C22) lacks the strided block(s) C14 of "
+                                    "downsampling 8x"),
+    ({"search": {"blocks": [[0, 3, 22]], "downsampling": ["4x", "8x"]}},
+     "search.blocks = '0,3,22' fits none of search.downsampling ['4x', '8x']: blocks '0,3,22' (3 blocks: C0 C3 "
+     "C22) lacks the strided block(s) C7 of downsampling 4x (stride 2 at C3 C7); blocks '0,3,22' (3 blocks: C0 "
+     "C3 C22) lacks the strided block(s) C7 C14 of downsampling 8x"),
+    ({"model": {"batch_norm_momentum": 1.5}}, "model.batch_norm_momentum = 1.5: expected a number in (0, 1)"),
+    ({"training": {"ctc_weight": -0.3}}, "training.ctc_weight = -0.3: expected a number >= 0"),
+    ({"training": {"spec_augment": {"freq_masks": 2}}}, "unknown key training.spec_augment.freq_masks"),
+    ({"training": {"bucket_boundaries": "quartiles"}}, "training.bucket_boundaries = 'quartiles'"),
     ({"search": {"alpha": [0.25, -1]}}, "search.alpha = -1: expected a number > 0"),
     ({"search": {"alpha": {"min": 0.5, "max": 0.25}}}, "search.alpha.max = 0.25"),
     ({"search": {"alpha": {"max": 0.25}}}, "search.alpha range needs 'min'"),
@@ -95,7 +114,8 @@ def test_keras_tuner_space_has_the_conditional_window():
     hp = keras_tuner.HyperParameters()
     space.declare(hp)
     names = {p.name: p for p in hp.space}
-    assert set(names) == {"alpha", "kernel_size", "downsampling", "se", "se_context_window", "peak_learning_rate"}
+    assert set(names) == {"alpha", "kernel_size", "blocks", "downsampling", "se", "se_context_window",
+                          "peak_learning_rate"}
     assert [c.name for c in names["se_context_window"].conditions] == ["se"]
     assert isinstance(names["downsampling"], keras_tuner.engine.hyperparameters.Fixed)
 
@@ -115,3 +135,40 @@ def test_defaults_are_the_papers_encoder():
     options = SearchSpace().model_options(SearchSpace().declare(keras_tuner.HyperParameters()))
     assert options == {"alpha": 0.5, "kernel_size": 5, "downsample_blocks": (3, 7, 14), "se": True,
                        "se_context_window": None}
+
+
+def test_blocks_accept_names_and_explicit_indices():
+    """A bare index list is one subset; labels are canonical, so a file and reseed.py's copy agree."""
+    space = parse_search_space({"search": {"blocks": ["all", 8, "0, 3,7,22", [0, 1, 3, 7, 14, 22]],
+                                           "downsampling": ["4x", "8x"]}})
+    assert space.blocks == ("all", "8", "0,3,7,22", "0,1,3,7,14,22")
+    assert parse_search_space({"search": {"blocks": [0, 3, 7, 22], "downsampling": ["4x"]}}).blocks == ("0,3,7,22",)
+    assert parse_search_space({"search": {"blocks": "0,3,7,22", "downsampling": "4x"}}).blocks == ("0,3,7,22",)
+    assert SearchSpace().blocks == ("all",)
+
+
+def test_blocks_and_downsampling_become_model_options():
+    space = parse_search_space({"search": {"blocks": ["all", "8", [0, 3, 7, 22]], "downsampling": ["2x", "4x"]},
+                                "model": {"batch_norm_momentum": 0.9}, "training": {"ctc_weight": 0.3}})
+    eight = space.model_options({"alpha": 0.25, "kernel_size": 5, "blocks": "8", "downsampling": "4x", "se": True})
+    assert eight["block_indices"] == (0, 1, 3, 5, 7, 9, 11, 22) and eight["downsample_blocks"] == (3, 7)
+    assert eight["ctc_weight"] == 0.3 and eight["batch_norm_momentum"] == 0.9
+    explicit = space.model_options({"alpha": 0.25, "kernel_size": 5, "blocks": "0,3,7,22", "downsampling": "2x",
+                                    "se": False})
+    assert explicit["block_indices"] == (0, 3, 7, 22) and explicit["downsample_blocks"] == (3,)
+    full = space.model_options({"alpha": 0.25, "kernel_size": 5, "blocks": "all", "downsampling": "4x", "se": True})
+    assert "block_indices" not in full
+    old = space.model_options({"alpha": 0.25, "kernel_size": 5, "downsampling": "4x", "se": True})
+    assert "block_indices" not in old  # a record from before the blocks dimension: all 23 blocks
+
+
+def test_mixed_spaces_name_each_combination_that_does_not_fit():
+    space = parse_search_space({"search": {"blocks": ["all", "8", [0, 3, 7, 14, 22]],
+                                           "downsampling": ["2x", "4x", "8x"]}})
+    assert space.invalid_combinations() == [
+        "blocks '8' (8 blocks: C0 C1 C3 C5 C7 C9 C11 C22) lacks the strided block(s) C14 of downsampling 8x "
+        "(stride 2 at C3 C7 C14)"]
+    assert space.combination_error({"blocks": "8", "downsampling": "4x"}) is None
+    assert space.combination_error({"blocks": "0,3,7,14,22", "downsampling": "8x"}) is None
+    assert "C14" in space.combination_error({"blocks": "8", "downsampling": "8x"})
+    assert space.combination_error({"downsampling": "8x"}) is None  # no blocks value: all 23

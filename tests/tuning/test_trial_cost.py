@@ -121,3 +121,66 @@ def test_step_plans():
     assert plan_steps("bayesian", 2001, None, 200) == (2001, 1)
     assert plan_steps("hyperband", 1800, None, 200) == (200, 9)
     assert plan_steps("hyperband", 1800, 600, 200, hyperband_factor=3) == (600, 3)
+
+
+SHALLOW_SPACE = {"search": {"alpha": [0.125], "kernel_size": [3, 5], "blocks": ["8", [0, 3, 7, 22], "all"],
+                            "downsampling": ["2x", "4x", "8x"], "se": [True, False]},
+                 "model": {**TINY_MODEL, "batch_norm_momentum": 0.9}, "training": {"ctc_weight": 0.3}}
+
+
+@pytest.mark.parametrize("values", [
+    {"alpha": 0.125, "kernel_size": 3, "blocks": "8", "downsampling": "4x", "se": True},
+    {"alpha": 0.125, "kernel_size": 5, "blocks": "0,3,7,22", "downsampling": "2x", "se": False},
+])
+def test_a_shallow_trials_parameters_equal_the_built_models_count(values):
+    """Depth and the auxiliary CTC head both change the count; the built model is the reference."""
+    hypermodel = _hypermodel(parse_search_space(SHALLOW_SPACE))
+    hp = _hp(**values)
+    model = hypermodel.build(hp)
+    assert model.encoder.block_indices == tuple(int(i) for i in
+                                                {"8": "0,1,3,5,7,9,11,22"}.get(values["blocks"],
+                                                                               values["blocks"]).split(","))
+    assert model.ctc_weight == 0.3 and model.batch_norm_momentum == 0.9
+    cost = hypermodel.cost(hypermodel.trial_values(hp))
+    assert cost.parameters == model.count_params()
+    full = hypermodel.cost(hypermodel.trial_values(_hp(**{**values, "blocks": "all"})))
+    assert full.parameters > cost.parameters and full.gflops > cost.gflops
+
+
+def _profiled_gflops_per_second(encoder, bins=80, frames=100):
+    """GFLOPs of the MatMul / depthwise-conv / conv ops TensorFlow's profiler counts in the traced encoder."""
+    import tensorflow as tf
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    fn = tf.function(lambda x, n: encoder((x, n), training=False)).get_concrete_function(
+        tf.TensorSpec([1, frames, bins]), tf.TensorSpec([1], tf.int32))
+    options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation()) \
+        .with_empty_output().account_displayed_op_only(False).build()
+    options["account_type_regexes"] = ["MatMul", "DepthwiseConv2dNative", "BatchMatMulV2", "Conv2D"]
+    return model_analyzer.profile(fn.graph, options=options).total_float_ops / 1e9
+
+
+def test_a_shallow_trials_gflops_equal_tensorflows_profiler():
+    """The 8-block, 4x encoder of the AN4 sweep at α 1/8 over one second (100 frames, 80 mel bins)."""
+    hypermodel = _hypermodel(parse_search_space(SHALLOW_SPACE))
+    hp = _hp(alpha=0.125, kernel_size=5, blocks="8", downsampling="4x", se=True)
+    model = hypermodel.build(hp)
+    assert len(model.encoder.blocks) == 8
+    gflops = hypermodel.cost(hypermodel.trial_values(hp)).gflops
+    assert gflops == pytest.approx(_profiled_gflops_per_second(model.encoder), rel=1e-12)
+
+
+def test_blocks_lacking_a_strided_block_are_skipped_with_their_names(tmp_path):
+    """Blocks "8" with 8x downsampling never builds: the trial is skipped, its note names the missing C14."""
+    space = parse_search_space({"search": {"alpha": [0.125], "blocks": ["8"], "downsampling": ["4x", "8x"]},
+                                "model": TINY_MODEL, "budget": {"max_gflops": 10.0}})
+    check_budget(space, 11, "space.yaml")  # the budget check costs the valid pairs only
+    tuner = make_tuner("random", _hypermodel(space), str(tmp_path), max_trials=1, epochs=1)
+    trial = keras_tuner.engine.trial.Trial(_hp(alpha=0.125, blocks="8", downsampling="8x"), trial_id="7")
+    with pytest.raises(keras_tuner.errors.FailedTrialError, match="skipped: blocks '8' .* lacks the strided block"):
+        tuner.run_trial(trial, epochs=1)
+    record = read_trial_record(tmp_path / "tuner" / "trial_7")
+    assert record["status"] == "skipped" and "C14 of downsampling 8x" in record["reason"]
+    assert "parameters" not in record
+    [row] = collect_results(tmp_path / "tuner")
+    assert (row["status"], row["blocks"], row["downsampling"]) == ("skipped", "8", "8x") and "C14" in row["note"]

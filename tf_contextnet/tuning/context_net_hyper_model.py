@@ -31,8 +31,8 @@ OBJECTIVE = "val_wer"
 class ContextNetHyperModel(keras_tuner.HyperModel):
     """Builds ``ContextNetTransducer``s from a ``SearchSpace`` and trains them for a fixed number of steps.
 
-    ``build(hp)`` declares the space's dimensions on ``hp`` (α, kernel size, downsampling, SE and
-    its context window, peak learning rate), builds the model in ``strategy``'s scope and compiles
+    ``build(hp)`` declares the space's dimensions on ``hp`` (α, kernel size, encoder blocks,
+    downsampling, SE and its context window, peak learning rate), builds the model in ``strategy``'s scope and compiles
     it with the paper's optimizer, built (Adam on ``WarmupSchedule``; the warm-up is the space's
     ``training.warmup_steps``, default a quarter of ``steps_per_trial``).
 
@@ -94,10 +94,11 @@ class ContextNetHyperModel(keras_tuner.HyperModel):
         warmup = self._training("warmup_steps") or max(1, self.steps_per_trial // 4)
         with self.strategy.scope():
             augmentation = None
-            if self._training("spec_augment"):
+            masks = self._training("spec_augment")
+            if masks:
                 from tf_contextnet.features import SpecAugment
 
-                augmentation = SpecAugment(seed=self._training("seed"))
+                augmentation = SpecAugment(seed=self._training("seed"), **(masks if isinstance(masks, dict) else {}))
             model = ContextNetTransducer(self.vocabulary_size, augmentation=augmentation, **options)
             model.build()
             model.l2_weight = self._training("l2_weight")

@@ -1,8 +1,9 @@
 """The sweep's results: one row per trial (skipped ones included), a Markdown/CSV table, a Pareto plot.
 
-Columns: trial, α, kernel, downsampling, SE (off / global / window N), params (whole transducer),
-GFLOPs (encoder, per second of audio), dev WER (best epoch; a fraction in the CSV, percent in
-Markdown), dev loss (same epoch), minutes (training steps after the first of each start, i.e.
+Columns: trial, α, kernel, blocks (the encoder's depth: ``all`` = 23, ``8`` = the AN4 recipe's
+C0 C1 C3 C5 C7 C9 C11 C22, or the kept indices), downsampling, SE (off / global / window N), params
+(whole transducer), GFLOPs (encoder, per second of audio), dev WER (best epoch; a fraction in the
+CSV, percent in Markdown), dev loss (same epoch), minutes (training steps after the first of each start, i.e.
 without graph tracing), wall minutes (whole ``fit`` calls: tracing and dev evaluation included),
 steps, status (completed / skipped / diverged / failed / running), note.
 
@@ -20,9 +21,10 @@ from typing import Any, Sequence
 
 from tf_contextnet.tuning.trial_recorder import RECORD_FILE
 
-COLUMNS = ("trial", "alpha", "kernel", "downsampling", "se", "params", "gflops", "dev_wer", "dev_loss", "minutes",
-           "wall_minutes", "steps", "status", "note")
-HEADERS = {"trial": "trial", "alpha": "α", "kernel": "kernel", "downsampling": "downsampling", "se": "SE",
+COLUMNS = ("trial", "alpha", "kernel", "blocks", "downsampling", "se", "params", "gflops", "dev_wer", "dev_loss",
+           "minutes", "wall_minutes", "steps", "status", "note")
+HEADERS = {"trial": "trial", "alpha": "α", "kernel": "kernel", "blocks": "blocks", "downsampling": "downsampling",
+           "se": "SE",
            "params": "params", "gflops": "GFLOPs/s", "dev_wer": "dev WER", "dev_loss": "dev loss",
            "minutes": "train min", "wall_minutes": "wall min", "steps": "steps", "status": "status", "note": "note"}
 
@@ -43,6 +45,8 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
     seconds, wall = record.get("train_seconds"), record.get("wall_seconds")
     return {
         "trial": record.get("trial_id", ""), "alpha": values.get("alpha"), "kernel": values.get("kernel_size"),
+        # Records from before the depth dimension existed trained all 23 blocks.
+        "blocks": values.get("blocks", "all") if values else "",
         "downsampling": values.get("downsampling"), "se": _se_label(values) if values else "",
         "params": record.get("parameters"), "gflops": record.get("gflops"),
         "dev_wer": record.get("val_wer"), "dev_loss": record.get("val_loss"),

@@ -103,9 +103,11 @@ def _role() -> str:
 def _space_grid(space: SearchSpace) -> list[dict[str, Any]]:
     alphas = (space.alpha.min,) if isinstance(space.alpha, FloatRange) else space.alpha
     windows = space.se_context_window
-    return [{"alpha": a, "kernel_size": k, "downsampling": d, "se": s, "se_context_window": w if s else 0,
-             "peak_learning_rate": 0.0}
-            for a in alphas for k in space.kernel_size for d in space.downsampling for s in space.se for w in windows]
+    grid = [{"alpha": a, "kernel_size": k, "blocks": b, "downsampling": d, "se": s,
+             "se_context_window": w if s else 0, "peak_learning_rate": 0.0}
+            for a in alphas for k in space.kernel_size for b in space.blocks for d in space.downsampling
+            for s in space.se for w in windows]
+    return [values for values in grid if space.combination_error(values) is None]
 
 
 def check_budget(space: SearchSpace, vocabulary_size: int, source: str) -> None:
@@ -119,6 +121,16 @@ def check_budget(space: SearchSpace, vocabulary_size: int, source: str) -> None:
         raise SearchSpaceError(f"{source}: no configuration of the space fits the budget (max_gflops "
                                f"{space.max_gflops}, max_params {space.max_params}); the cheapest has "
                                f"{cheapest.gflops:.3f} GFLOPs/s and {cheapest.parameters:,} parameters")
+
+
+def _auto_buckets(train: Any, training: dict[str, Any]) -> list[float] | None:
+    """``TrainingConfig(bucket_boundaries="auto")``'s boundaries: quartiles of the training durations."""
+    from tf_contextnet.data.dataset import read_metadata, resolve_files
+    from tf_contextnet.features import SAMPLE_RATE
+    from tf_contextnet.training.run_training import duration_buckets
+
+    seconds = [row[1] / SAMPLE_RATE for row in read_metadata(resolve_files(train))]
+    return duration_buckets(seconds, training["batch_size"], max_duration=training["max_duration"])
 
 
 def _settings(config: SweepConfig, space_mapping: Any, steps_per_epoch: int, epochs: int) -> dict[str, Any]:
@@ -168,8 +180,13 @@ def run_sweep(config: SweepConfig) -> SweepResult:
                                         space.training["tokenizer_kind"], space.training["vocabulary_size"],
                                         given=config.tokenizer)
     check_budget(space, tokenizer.vocabulary_size, config.space)
+    for reason in space.invalid_combinations():
+        logger.warning("%s: trials drawing this combination are skipped: %s", config.space, reason)
     extractor, normalization = front_end(space.training["normalization"])
-    training = space.training
+    training = dict(space.training)
+    if training["bucket_boundaries"] == "auto":
+        training["bucket_boundaries"] = _auto_buckets(config.train, training)
+        logger.info("duration buckets (s): %s", training["bucket_boundaries"])
     common = dict(bucket_boundaries=training["bucket_boundaries"], max_duration=training["max_duration"],
                   max_label_length=training["max_label_length"], feature_extractor=extractor,
                   normalization=normalization)

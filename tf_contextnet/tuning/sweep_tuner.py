@@ -4,9 +4,10 @@
 
 - the search space is declared without building a model (``declare_hyperparameters``);
 - before a trial builds anything its cost (parameters, encoder GFLOPs per second) is computed
-  from the analytic counts; a configuration over the budget is *skipped*: its record says so and
-  the trial ends as FAILED with a ``skipped: ...`` message (Keras Tuner's own idiom for
-  ``max_model_size``), so it counts towards ``max_trials`` but costs no training;
+  from the analytic counts; a configuration over the budget, or whose encoder blocks lack a
+  strided block of its downsampling (``SearchSpace.combination_error``), is *skipped*: its record
+  says so and the trial ends as FAILED with a ``skipped: ...`` message (Keras Tuner's own idiom
+  for ``max_model_size``), so it counts towards ``max_trials`` but costs no training;
 - each trial gets its directory (``PROJECT/trial_ID``) passed to ``ContextNetHyperModel.fit``,
   which keeps the trial's ``BackupAndRestore`` backup and record there.
 
@@ -52,13 +53,15 @@ class SweepTunerMixin:
         if record.get("values") not in (None, values):
             shutil.rmtree(os.path.join(directory, "backup"), ignore_errors=True)
             record = {}
-        cost = self.hypermodel.cost(values)
         space = self.hypermodel.space
         record.update(trial_id=trial.trial_id, tuner_id=self.tuner_id, values=values,
-                      model_options=self.hypermodel.space.model_options(values),
-                      parameters=cost.parameters, gflops=cost.gflops,
+                      model_options=space.model_options(values),
                       tuner_values={k: v for k, v in trial.hyperparameters.values.items() if k.startswith("tuner/")})
-        reason = over_budget(cost, space.max_gflops, space.max_params)
+        reason = space.combination_error(values)
+        if reason is None:
+            cost = self.hypermodel.cost(values)
+            record.update(parameters=cost.parameters, gflops=cost.gflops)
+            reason = over_budget(cost, space.max_gflops, space.max_params)
         if reason is not None:
             record.update(status="skipped", reason=reason)
             write_trial_record(directory, record)

@@ -1,7 +1,8 @@
 """A trial's cost, known before it trains: parameters and encoder GFLOPs per second of audio.
 
-Both come from the analytic counts of ``tf_contextnet.models.complexity`` (no model is built):
-``parameters`` is the whole transducer's weight count (equal to the built model's
+Both come from the analytic counts of ``tf_contextnet.models.complexity`` (no model is built) and
+follow the encoder's depth (``block_indices``): ``parameters`` is the whole transducer's weight
+count (the auxiliary CTC head included when ``ctc_weight`` > 0; equal to the built model's
 ``count_params()``), ``gflops`` the encoder's GFLOPs per second of audio (the paper's Table 4
 measure, docs/flops.md).
 """
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from tf_contextnet.models.block_table import block_table
 from tf_contextnet.models.complexity import encoder_gflops_per_second, transducer_parameters
 
 # ContextNetTransducer's own defaults for the options a search space may leave out.
 _DEFAULTS = {"num_mel_bins": 80, "prediction_embedding_dim": 640, "prediction_units": 640,
-             "prediction_num_layers": 1, "joint_dim": 640}
+             "prediction_num_layers": 1, "joint_dim": 640, "block_indices": None, "ctc_weight": 0.0,
+             "se_context_window": None}
 
 
 class TrialCost(NamedTuple):
@@ -27,16 +30,19 @@ class TrialCost(NamedTuple):
 def trial_cost(model_options: dict[str, Any], vocabulary_size: int) -> TrialCost:
     """The cost of ``ContextNetTransducer(vocabulary_size, **model_options)``."""
     options = {**_DEFAULTS, **{k: v for k, v in model_options.items() if k != "augmentation"}}
+    encoder = dict(alpha=options["alpha"], kernel_size=options["kernel_size"],
+                   downsample_blocks=options["downsample_blocks"], se=options["se"],
+                   se_context_window=options["se_context_window"], num_mel_bins=options["num_mel_bins"],
+                   block_indices=options["block_indices"])
     parameters = transducer_parameters(
-        vocabulary_size, num_mel_bins=options["num_mel_bins"], alpha=options["alpha"],
-        kernel_size=options["kernel_size"], downsample_blocks=options["downsample_blocks"], se=options["se"],
-        se_context_window=options.get("se_context_window"),
-        prediction_embedding_dim=options["prediction_embedding_dim"],
+        vocabulary_size, **encoder, prediction_embedding_dim=options["prediction_embedding_dim"],
         prediction_units=options["prediction_units"], prediction_num_layers=options["prediction_num_layers"],
         joint_dim=options["joint_dim"])["total"]
-    gflops = encoder_gflops_per_second(options["alpha"], options["kernel_size"], options["downsample_blocks"],
-                                       options["se"], options.get("se_context_window"), options["num_mel_bins"])
-    return TrialCost(int(parameters), float(gflops))
+    if options["ctc_weight"] > 0:  # the CTC head: a dense layer from the encoder output to V
+        encoder_dim = block_table(options["alpha"], options["kernel_size"], options["downsample_blocks"],
+                                  options["block_indices"])[-1].filters
+        parameters += (encoder_dim + 1) * vocabulary_size
+    return TrialCost(int(parameters), float(encoder_gflops_per_second(**encoder)))
 
 
 def over_budget(cost: TrialCost, max_gflops: float | None = None, max_params: float | None = None) -> str | None:
