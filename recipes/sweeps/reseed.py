@@ -46,7 +46,7 @@ def best_rows(results_csv: Path, count: int) -> list[dict]:
 def one_configuration_space(space: dict, values: dict, seed: int) -> dict:
     """The sweep's space with every tuned dimension fixed to ``values`` and the seed replaced."""
     search = {"alpha": [values["alpha"]], "kernel_size": [values["kernel_size"]],
-              "downsampling": [values["downsampling"]], "se": [values["se"]],
+              "blocks": [values.get("blocks", "all")], "downsampling": [values["downsampling"]], "se": [values["se"]],
               "peak_learning_rate": [values["peak_learning_rate"]]}
     if values["se"]:
         search["se_context_window"] = [values["se_context_window"] or None]
@@ -56,8 +56,8 @@ def one_configuration_space(space: dict, values: dict, seed: int) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     space = yaml.safe_load(args.space.read_text()) or {}
-    lines = ["| trial | α | kernel | downsampling | SE | dev WER seed 0 | dev WER seed "
-             f"{args.seed} |", "|---|---|---|---|---|---|---|"]
+    lines = ["| trial | α | kernel | blocks | downsampling | SE | dev WER seed 0 | dev WER seed "
+             f"{args.seed} |", "|---|---|---|---|---|---|---|---|"]
     for row in best_rows(args.sweep / "results.csv", args.best):
         record = json.loads((args.sweep / "tuner" / f"trial_{row['trial']}" / "sweep_trial.json").read_text())
         out = args.sweep / "reseed" / f"trial-{row['trial']}-seed-{args.seed}"
@@ -75,8 +75,8 @@ def main(argv=None) -> int:
         with open(out / "results.csv", newline="", encoding="utf-8") as f:
             again = next(csv.DictReader(f))
         second = f"{100 * float(again['dev_wer']):.1f}%" if again["dev_wer"] else f"({again['status']})"
-        lines.append(f"| {row['trial']} | {row['alpha']} | {row['kernel']} | {row['downsampling']} | {row['se']} | "
-                     f"{100 * float(row['dev_wer']):.1f}% | {second} |")
+        lines.append(f"| {row['trial']} | {row['alpha']} | {row['kernel']} | {row['blocks']} | "
+                     f"{row['downsampling']} | {row['se']} | {100 * float(row['dev_wer']):.1f}% | {second} |")
     (args.sweep / "reseed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
