@@ -39,12 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Killed runs resume from OUT/backup when the same command is re-run. Ctrl-C (SIGINT), SIGTERM "
                     "and the end of --minutes stop after the current step and still write the model. "
                     "OUT/logs/metrics.csv has one row per epoch (epoch,step,minutes,loss,val_loss,val_wer,val_cer,"
-                    "learning_rate; an empty cell: not measured). Small corpus (AN4-sized, an hour of audio): "
-                    "--model-options '{\"alpha\": 0.25, \"prediction_units\": 160, \"prediction_embedding_dim\": 160, "
-                    "\"joint_dim\": 160, \"ctc_weight\": 0.3}' --spec-augment-options '{\"freq_mask_param\": 15, "
-                    "\"num_time_masks\": 4, \"time_mask_ratio\": 0.04}' --noise-stddev 0 --batch-size 16 "
-                    "--warmup-steps 300 --peak-learning-rate 2e-3 --steps-per-epoch 150 --minutes 30 "
-                    "--vocabulary-size 128 (as recipes/an4).")
+                    "learning_rate; an empty cell: not measured). Small corpus (AN4-sized, an hour of audio; "
+                    "README.md, 'Training on a small corpus'): --model-options '{\"alpha\": 0.25, "
+                    "\"block_indices\": [0, 1, 3, 5, 7, 9, 11, 22], \"downsample_blocks\": [3, 7], "
+                    "\"prediction_embedding_dim\": 160, \"prediction_units\": 160, \"joint_dim\": 160, "
+                    "\"batch_norm_momentum\": 0.9, \"ctc_weight\": 0.3}' --spec-augment-options "
+                    "'{\"freq_mask_param\": 15, \"num_time_masks\": 4, \"time_mask_ratio\": 0.04}' "
+                    "--tokenizer-kind characters --vocabulary-size 128 --batch-size 16 --warmup-steps 300 "
+                    "--peak-learning-rate 5e-3 --noise-stddev 0.075 --noise-start-step 300 --steps-per-epoch 150 "
+                    "--minutes 30 (the settings of recipes/an4).")
     p.add_argument("--train", required=True, help="training TFRecords: folder, glob or file")
     p.add_argument("--valid", default=None, help="validation TFRecords (val_loss, greedy-decoding val_wer/val_cer)")
     p.add_argument("--out", required=True, help="output model directory")
