@@ -14,6 +14,9 @@ Usage (the real run):
 Smoke run (no trained model: an untrained small ContextNet and LM, RTF only):
     python benchmarks/decoding.py --alpha 0.25 --seconds 2 --repeats 1 --out /tmp/decoding.md
 
+Every row, greedy and beam, emits at most ``--max-symbols-per-frame`` labels per encoder frame
+(default 4, the recipes' models' cap; 1 gives the one-symbol-per-frame modified beam search).
+
 The issue's target: beam 4's RTF at most 3x greedy's.
 """
 
@@ -42,6 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lm-units", type=int, default=512)
     p.add_argument("--lm-weight", type=float, default=0.3)
     p.add_argument("--length-bonus", type=float, default=0.5)
+    p.add_argument("--max-symbols-per-frame", type=int, default=4,
+                   help="per-frame label cap of every row, greedy and beam (1: the one-symbol-per-frame beam)")
     p.add_argument("--audio", default=str(DEFAULT_AUDIO), help="folder of real speech (FLAC/WAV, searched recursively)")
     p.add_argument("--seconds", type=float, default=10.0, help="audio length for the RTF")
     p.add_argument("--repeats", type=int, default=5)
@@ -127,7 +132,8 @@ def main(argv=None) -> int:
     utterances = utterances_from_manifest(args.manifest) if args.manifest else None
     rows, greedy_rtf = [], None
     for name, beam, language_model, lm_weight, length_bonus in decoder_rows(lm, args.lm_weight, args.length_bonus):
-        decode, description = make_decoder(loaded.model, beam, 4, language_model, lm_weight, length_bonus)
+        decode, description = make_decoder(loaded.model, beam, args.max_symbols_per_frame, language_model, lm_weight,
+                                           length_bonus)
 
         def full():
             tokens, _ = decode(*waveform_features(loaded, waveform, lengths))
@@ -136,14 +142,15 @@ def main(argv=None) -> int:
         if beam == 1:
             def search():
                 return greedy_decode_encoded(encoded, encoded_lengths, parts.prediction_network,
-                                             parts.joint_network, max_symbols_per_frame=4)[0].numpy()
+                                             parts.joint_network,
+                                             max_symbols_per_frame=args.max_symbols_per_frame)[0].numpy()
         else:
             weight, bonus = tf.constant(lm_weight), tf.constant(length_bonus)
 
             def search():
                 return modified_beam_search_encoded(encoded, encoded_lengths, parts.prediction_network,
-                                                    parts.joint_network, beam, language_model, weight,
-                                                    bonus).tokens.numpy()
+                                                    parts.joint_network, beam, language_model, weight, bonus,
+                                                    args.max_symbols_per_frame).tokens.numpy()
 
         start = time.perf_counter()
         full()
@@ -159,7 +166,8 @@ def main(argv=None) -> int:
         rows.append(f"| {name} | {rtf:.4f} | {rtf / greedy_rtf:.2f}x | {search_ms:.0f} | {first:.1f} | {wer or 'n/a'} |")
         print(rows[-1], flush=True)
     lm_note = (f"LM {args.lm}" if args.lm else f"untrained LM ({args.lm_units} units x 2)") + \
-        f", lambda {args.lm_weight:g}, beta {args.length_bonus:g} (LM row only)"
+        f", lambda {args.lm_weight:g}, beta {args.length_bonus:g} (LM row only); every row emits at most " \
+        f"{args.max_symbols_per_frame} symbols per frame"
     text = "\n".join([
         "# Decoding: greedy vs modified beam search (+ LSTM LM shallow fusion)",
         "",

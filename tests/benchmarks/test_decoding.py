@@ -22,3 +22,9 @@ def test_only_the_lm_row_gets_lm_weight_and_length_bonus():
                                                         ("beam 8 + LM", 8)]
     assert [row[2:] for row in rows[:3]] == [(None, 0.0, 0.0)] * 3  # a length bonus alone changes the beam's WER
     assert rows[3][2] is lm and rows[3][3:] == (0.3, 0.5)
+
+
+def test_symbol_cap_defaults_to_the_recipes_four_and_is_an_option():
+    benchmark = load_benchmark()
+    assert benchmark.parse_args([]).max_symbols_per_frame == 4
+    assert benchmark.parse_args(["--max-symbols-per-frame", "1"]).max_symbols_per_frame == 1

@@ -33,3 +33,10 @@ def test_write_table(tmp_path):
 def test_needs_a_dev_set(tmp_path, capsys):
     assert main(["tune-fusion", "--model", str(tmp_path), "--lm", str(tmp_path)]) == 2
     assert "--manifest FILE" in capsys.readouterr().err
+
+
+def test_best_json_records_the_symbol_cap(tmp_path):
+    rows = [{"lm_weight": 0.0, "length_bonus": 0.0, "wer": 0.25, "cer": 0.1, "ser": 0.5, "edits": 5, "words": 20}]
+    table = write_table(rows, str(tmp_path), 8, 3)
+    assert "WER % (beam 8, max 3 symbols/frame)" in table
+    assert json.loads((tmp_path / "best.json").read_text())["max_symbols_per_frame"] == 3

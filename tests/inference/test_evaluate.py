@@ -164,8 +164,28 @@ def test_beam_with_lm_and_tune_fusion_end_to_end(corpus, tmp_path, capsys):
                          tmp_path / "lm", epochs=1, embedding_dim=4, units=8, num_layers=1, verbose=0)
     assert main(["evaluate", "--model", str(model_dir), "--manifest", str(manifest), "--beam", "2", "--lm",
                  str(tmp_path / "lm"), "--lm-weight", "0.3", "--out", str(tmp_path / "e"), "--quiet"]) == 0
-    assert "modified beam search (beam 2) + LSTM LM (weight 0.3" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "modified beam search (beam 2) + LSTM LM (weight 0.3" in out
+    assert "max 2 symbols/frame" in out  # the model directory's decoding config
     assert main(["tune-fusion", "--model", str(model_dir), "--lm", str(tmp_path / "lm"), "--manifest", str(manifest),
                  "--beam", "2", "--lm-weights", "0,0.5", "--length-bonuses", "0", "--out", str(tmp_path / "f"),
                  "--quiet"]) == 0
     assert len((tmp_path / "f" / "fusion.tsv").read_text().splitlines()) == 3
+    assert json.loads((tmp_path / "f" / "best.json").read_text())["max_symbols_per_frame"] == 2
+
+
+def test_make_decoder_gives_the_symbol_cap_to_beam_search(monkeypatch):
+    """``--max-symbols-per-frame`` reaches the beam search too, not only greedy search."""
+    import importlib
+
+    from tf_contextnet.inference.evaluate import make_decoder
+
+    # the package's ``modified_beam_search`` attribute is the function; the module is in sys.modules
+    beam_search = importlib.import_module("tf_contextnet.decoding.modified_beam_search")
+
+    seen = {}
+    monkeypatch.setattr(beam_search, "make_beam_search_decoder",
+                        lambda model, beam_size, **kwargs: seen.update(beam_size=beam_size, **kwargs) or "decode")
+    decode, name = make_decoder(object(), 4, 3)
+    assert decode == "decode" and seen["beam_size"] == 4 and seen["max_symbols_per_frame"] == 3
+    assert name == "modified beam search (beam 4), max 3 symbols/frame"

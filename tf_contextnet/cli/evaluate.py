@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="shallow-fusion weight λ of the LM (required with --lm; `contextnet tune-fusion` picks one)")
     p.add_argument("--length-bonus", type=float, default=0.0, help="shallow-fusion reward β per emitted token")
     p.add_argument("--max-symbols-per-frame", type=int, default=None,
-                   help="greedy search's per-frame symbol cap (default: the model's config)")
+                   help="at most this many labels per encoder frame, in greedy and in beam search (default: "
+                        "the model's config, 4 for the recipes' models; 1 is the classic one-symbol-per-frame "
+                        "modified beam search)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--keep-case", action="store_true", help="do not lower-case before scoring")
     p.add_argument("--keep-punctuation", action="store_true", help="do not remove punctuation before scoring")

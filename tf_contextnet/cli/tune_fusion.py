@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--manifest", default=None, help="dev manifest (raw transcripts)")
     p.add_argument("--records", default=None, help="TFRecord folder with the dev audio (alone: its transcripts)")
     p.add_argument("--beam", type=int, default=8)
+    p.add_argument("--max-symbols-per-frame", type=int, default=None,
+                   help="the beam's per-frame label cap, as in `contextnet evaluate` (default: the model's config)")
     p.add_argument("--lm-weights", default="0,0.1,0.2,0.3,0.4,0.5,0.7", help="comma-separated λ values")
     p.add_argument("--length-bonuses", default="0,0.5,1,1.5", help="comma-separated β values")
     p.add_argument("--batch-size", type=int, default=16)
@@ -45,7 +47,7 @@ def _values(text: str, name: str) -> list[float]:
 
 def tune_fusion(loaded, utterances, language_model, beam_size: int, lm_weights: Sequence[float],
                 length_bonuses: Sequence[float], *, records=None, batch_size: int = 16, normalizer=None,
-                progress: bool = True) -> list[dict]:
+                progress: bool = True, max_symbols_per_frame: int = 4) -> list[dict]:
     """One row per (λ, β) (plus λ = β = 0): ``{"lm_weight", "length_bonus", "wer", "cer", "ser", "edits",
     "words"}``, in grid order."""
     import tensorflow as tf
@@ -72,7 +74,8 @@ def tune_fusion(loaded, utterances, language_model, beam_size: int, lm_weights: 
         for batch, encoded, encoded_lengths in cached:
             nbest = modified_beam_search_encoded(encoded, encoded_lengths, parts.prediction_network,
                                                  parts.joint_network, beam_size, language_model,
-                                                 tf.constant(weight, tf.float32), tf.constant(bonus, tf.float32))
+                                                 tf.constant(weight, tf.float32), tf.constant(bonus, tf.float32),
+                                                 max_symbols_per_frame)
             texts = loaded.tokenizer.decode_to_python(nbest.tokens[:, 0])
             results += [score_utterance(u.uid, u.transcript, text, normalizer, speaker=u.speaker,
                                         unknown_symbols=unrepresentable(loaded.tokenizer, normalizer(u.transcript)))
@@ -89,7 +92,7 @@ def best_row(rows: list[dict]) -> dict:
     return min(rows, key=lambda r: (r["wer"], r["cer"], r["lm_weight"], r["length_bonus"]))
 
 
-def write_table(rows: list[dict], out: str, beam_size: int) -> str:
+def write_table(rows: list[dict], out: str, beam_size: int, max_symbols_per_frame: int = 4) -> str:
     """``fusion.tsv``, ``fusion.md``, ``best.json`` in ``out``; returns the markdown table."""
     os.makedirs(out, exist_ok=True)
     best = best_row(rows)
@@ -97,14 +100,16 @@ def write_table(rows: list[dict], out: str, beam_size: int) -> str:
         f.write("lm_weight\tlength_bonus\twer\tcer\tser\tedits\twords\n")
         f.writelines(f"{r['lm_weight']:g}\t{r['length_bonus']:g}\t{r['wer']:.6f}\t{r['cer']:.6f}\t{r['ser']:.6f}\t"
                      f"{r['edits']}\t{r['words']}\n" for r in rows)
-    lines = [f"| λ (LM weight) | β (length bonus) | WER % (beam {beam_size}) | CER % | SER % |", "|---|---|---|---|---|"]
+    lines = [f"| λ (LM weight) | β (length bonus) | WER % (beam {beam_size}, max {max_symbols_per_frame} symbols/frame) "
+             "| CER % | SER % |", "|---|---|---|---|---|"]
     lines += [f"| {r['lm_weight']:g} | {r['length_bonus']:g} | {100 * r['wer']:.2f} | {100 * r['cer']:.2f} | "
               f"{100 * r['ser']:.2f} |{' **best**' if r is best else ''}" for r in rows]
     table = "\n".join(lines)
     with open(os.path.join(out, "fusion.md"), "w", encoding="utf-8") as f:
         f.write(table + "\n")
     with open(os.path.join(out, "best.json"), "w", encoding="utf-8") as f:
-        json.dump({**best, "beam": beam_size, "baseline_wer": rows[0]["wer"]}, f, indent=1)
+        json.dump({**best, "beam": beam_size, "max_symbols_per_frame": max_symbols_per_frame,
+                   "baseline_wer": rows[0]["wer"]}, f, indent=1)
     return table
 
 
@@ -121,17 +126,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         weights, bonuses = _values(args.lm_weights, "--lm-weights"), _values(args.length_bonuses, "--length-bonuses")
         loaded = load_model_directory(args.model)
+        cap = args.max_symbols_per_frame or int(loaded.config.get("decoding", {}).get("max_symbols_per_frame", 4))
         lm = load_language_model(args.lm, loaded.tokenizer)
         utterances = (utterances_from_manifest(args.manifest) if args.manifest is not None
                       else utterances_from_records(args.records))
         rows = tune_fusion(loaded, utterances, lm, args.beam, weights, bonuses, records=args.records,
-                           batch_size=args.batch_size, progress=not args.quiet)
+                           batch_size=args.batch_size, progress=not args.quiet, max_symbols_per_frame=cap)
     except (FileNotFoundError, ValueError, AudioError) as error:
         print(f"contextnet tune-fusion: {error}", file=sys.stderr)
         return 2
     source = args.manifest if args.manifest is not None else args.records
     out = args.out or os.path.join(args.lm, "fusion-" + os.path.splitext(os.path.basename(os.path.normpath(source)))[0])
-    print(write_table(rows, out, args.beam))
+    print(write_table(rows, out, args.beam, cap))
     best = best_row(rows)
     print(f"best: --lm-weight {best['lm_weight']:g} --length-bonus {best['length_bonus']:g} "
           f"(WER {100 * best['wer']:.2f}% vs {100 * rows[0]['wer']:.2f}% without LM); table in {out}")

@@ -348,7 +348,8 @@ def evaluate(loaded: ModelDirectory, utterances: Sequence[Utterance], decode: De
 def make_decoder(model, beam_size: int = 1, max_symbols_per_frame: int = 4, language_model=None,
                  lm_weight: float = 0.0, length_bonus: float = 0.0) -> tuple[Decoder, str]:
     """``(decode, description)``: greedy for ``beam_size`` 1 without a language model, else modified beam
-    search (best hypothesis), with shallow fusion when ``language_model`` is given."""
+    search (best hypothesis), with shallow fusion when ``language_model`` is given. Both searches emit
+    at most ``max_symbols_per_frame`` labels per encoder frame."""
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
     if beam_size == 1 and language_model is None:
@@ -358,11 +359,11 @@ def make_decoder(model, beam_size: int = 1, max_symbols_per_frame: int = 4, lang
     from tf_contextnet.decoding.modified_beam_search import make_beam_search_decoder
 
     decode = make_beam_search_decoder(model, beam_size, language_model=language_model, lm_weight=lm_weight,
-                                      length_bonus=length_bonus)
+                                      length_bonus=length_bonus, max_symbols_per_frame=max_symbols_per_frame)
     description = f"modified beam search (beam {beam_size})"
     if language_model is not None:
         description += f" + LSTM LM (weight {lm_weight:g}, length bonus {length_bonus:g})"
-    return decode, description
+    return decode, description + f", max {max_symbols_per_frame} symbols/frame"
 
 
 def evaluate_manifest(model: str | os.PathLike | ModelDirectory, manifest: str | os.PathLike | None = None, *,
