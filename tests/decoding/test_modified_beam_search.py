@@ -258,8 +258,7 @@ def test_beam_one_equals_greedy_with_the_same_symbol_cap(seed, cap):
     expected = greedy(cap)
     beam = modified_beam_search_encoded(encoded, lengths, prediction, joint, 1, max_symbols_per_frame=cap)
     assert [list(r[0, :n[0]]) for r, n in zip(beam.tokens.numpy(), beam.lengths.numpy())] == expected
-    assert expected != greedy(1), "degenerate test: no frame emitted two symbols"
-    assert max(map(len, expected)) > 9 or expected != greedy(cap - 1)
+    assert expected != greedy(cap - 1), "degenerate test: the cap never mattered"
 
 
 def test_lm_weight_zero_equals_no_lm_with_several_symbols_per_frame():
