@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    from tf_contextnet.cli.quiet_start import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # every subcommand's output reads like a report (TF_CONTEXTNET_TF_LOGS=1: the C++ lines)
     return int(args.func(args) or 0)
 
 

@@ -140,7 +140,8 @@ class ContextNetHyperModel(keras_tuner.HyperModel):
         record["target_epochs"] = epochs
         own.append(TrialRecorder(trial_directory, record))
         try:
-            model.fit(train, validation_data=valid, epochs=epochs, initial_epoch=initial_epoch,
+            # shuffle=False: the dataset shuffles itself; Keras' default True only warns that it ignores it.
+            model.fit(train, validation_data=valid, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
                       steps_per_epoch=self.steps_per_epoch, callbacks=own + list(callbacks), verbose=self.verbose)
         except NonFiniteLossError as error:
             record.update(status="diverged", reason=guard.message or str(error))
