@@ -232,3 +232,70 @@ def test_run_time_constants_keep_their_float32_bits_and_the_mel_matrix_is_not_st
     got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     np.testing.assert_array_equal(got, np.concatenate([reference.ravel(), small]))
     assert len(flatbuffer) < reference.nbytes / 4, "the dense mel matrix is stored in the file"
+
+
+def _matmul_weights(flatbuffer: bytes) -> list[tuple[str, tuple[int, ...], str, int]]:
+    """(operator, shape, type name, number of scales) of the second input (the weights) of every
+    FULLY_CONNECTED and BATCH_MATMUL, all subgraphs."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(flatbuffer, 0)
+    types = {value: name for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
+    names = {schema.BuiltinOperator.FULLY_CONNECTED: "FULLY_CONNECTED", schema.BuiltinOperator.BATCH_MATMUL: "BATCH_MATMUL"}
+    codes = [max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
+             for i in range(model.OperatorCodesLength())]
+    found = []
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for o in range(graph.OperatorsLength()):
+            op = graph.Operators(o)
+            if codes[op.OpcodeIndex()] in names:
+                weights = graph.Tensors(op.Inputs(1))
+                scales = weights.Quantization().ScaleLength() if weights.Quantization() else 0
+                found.append((names[codes[op.OpcodeIndex()]], tuple(int(d) for d in weights.ShapeAsNumpy()),
+                              types[weights.Type()], scales))
+    return found
+
+
+def test_dynamic_keeps_the_joint_encoder_projection_in_float(tiny_loaded, tmp_path):
+    """In the dynamic file the joint's encoder projection multiplies float32 weights (its float16 values,
+    built at run time: a BATCH_MATMUL, as the weights are no constant); every FULLY_CONNECTED with 1024
+    or more weights has int8 weights, one scale per output channel."""
+    from tf_contextnet.serving.tflite_export import export_tflite
+
+    with open(export_tflite(tiny_loaded, str(tmp_path / "dynamic.tflite"), "dynamic")["dynamic"], "rb") as f:
+        weights = _matmul_weights(f.read())
+    kernel = tiny_loaded.model.parts().joint_network.encoder_projection.kernel
+    assert kernel.shape[0] * kernel.shape[1] >= 1024, "too small for the quantiser: the test could not fail"
+    shapes = {tuple(kernel.shape), tuple(kernel.shape[::-1])}
+    projection = [(dtype, scales) for _, shape, dtype, scales in weights if shape in shapes]
+    assert projection and all(entry == ("FLOAT32", 0) for entry in projection), projection
+    others = [(shape, dtype, scales) for op, shape, dtype, scales in weights
+              if op == "FULLY_CONNECTED" and shape not in shapes and np.prod(shape) >= 1024]
+    assert others and all(dtype == "INT8" and scales == shape[0] for shape, dtype, scales in others), others
+
+
+def test_float16_run_time_constant_is_the_float16_rounding_in_the_dynamic_variant():
+    """``run_time_constant(.., tf.float16)``: an odd number of values (padding of the int32 packing)
+    comes out of a dynamic-range conversion as their float16 rounding, in half the float32 bytes."""
+    from tf_contextnet.serving.tflite_export import run_time_constant
+
+    values = np.random.default_rng(0).normal(size=(37, 101)).astype(np.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+    def constants(x):
+        return run_time_constant(values, tf.minimum(tf.size(x), 0), tf.float16)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([constants.get_concrete_function()], None)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    flatbuffer = converter.convert()
+    check_tflite_ops(flatbuffer)
+    interpreter = litert.Interpreter(model_content=flatbuffer)
+    interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], [2])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], np.ones([2], np.float32))
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_array_equal(got, values.astype(np.float16).astype(np.float32))
+    assert len(flatbuffer) < values.nbytes / 2 + 4096
