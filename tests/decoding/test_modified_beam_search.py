@@ -148,6 +148,12 @@ def test_lm_weight_zero_equals_no_lm():
     assert not np.allclose(weighted.scores.numpy(), plain.scores.numpy()), "degenerate test: the LM changed nothing"
 
 
+
+def sentence_log_prob(lm, y) -> float:
+    """log P_lm(y </s>) through the LM's own whole-sentence call (independent of the beam's step calls)."""
+    tokens = tf.constant([list(y)], tf.int32) if y else tf.zeros([1, 0], tf.int32)
+    return float(lm.sentence_log_probs(tokens, tf.constant([len(y)]))[0])
+
 def test_full_beam_with_fusion_equals_exhaustive_enumeration():
     """score(y) = log P_rnnt(y) + λ log P_lm(y </s>) + β |y| for every sequence (LM by its sequence call)."""
     vocabulary, lm_weight, bonus = 3, 0.7, 0.4
@@ -156,8 +162,7 @@ def test_full_beam_with_fusion_equals_exhaustive_enumeration():
     encoded = tf.random.normal([1, 4, 4], seed=11) * 2.0
 
     def lm_score(y):
-        tokens = tf.constant([list(y)], tf.int32) if y else tf.zeros([1, 0], tf.int32)
-        return float(lm.sentence_log_probs(tokens, tf.constant([len(y)]))[0])
+        return sentence_log_prob(lm, y)
 
     nbest = modified_beam_search_encoded(encoded, tf.constant([4]), prediction, joint, 32, lm, lm_weight, bonus)
     expected = Reference(prediction, joint).enumerate(encoded.numpy()[0], 4, vocabulary, lm_score, lm_weight, bonus)
@@ -231,8 +236,7 @@ def test_multi_symbol_full_beam_with_fusion_equals_exhaustive_enumeration():
     encoded = tf.random.normal([1, 3, 4], seed=13) * 2.0
 
     def lm_score(y):
-        tokens = tf.constant([list(y)], tf.int32) if y else tf.zeros([1, 0], tf.int32)
-        return float(lm.sentence_log_probs(tokens, tf.constant([len(y)]))[0])
+        return sentence_log_prob(lm, y)
 
     nbest = modified_beam_search_encoded(encoded, tf.constant([3]), prediction, joint, 256, lm, lm_weight, bonus,
                                          max_symbols_per_frame=cap)
