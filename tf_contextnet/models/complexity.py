@@ -58,8 +58,10 @@ def transducer_parameters(vocabulary_size: int, num_mel_bins: int = 80, alpha: f
                           downsample_blocks: Sequence[int] = (3, 7, 14), se: bool = True,
                           se_context_window: int | None = None, prediction_embedding_dim: int = 640,
                           prediction_units: int = 640, prediction_num_layers: int = 1,
-                          joint_dim: int = 640, block_indices: Sequence[int] | None = None) -> dict[str, int]:
-    """``{"encoder", "prediction", "joint", "total"}`` for ``ContextNetTransducer(**same kwargs)``."""
+                          joint_dim: int = 640, block_indices: Sequence[int] | None = None,
+                          ctc_weight: float = 0.0) -> dict[str, int]:
+    """``{"encoder", "prediction", "joint", "total"}`` for ``ContextNetTransducer(**same kwargs)``, and
+    ``"ctc"`` (the auxiliary CTC head: a dense layer from the encoder output to V) when ``ctc_weight`` > 0."""
     encoder_dim = block_table(alpha, kernel_size, downsample_blocks, block_indices)[-1].filters
     parts = {
         "encoder": encoder_parameters(alpha, kernel_size, downsample_blocks, se, num_mel_bins,
@@ -68,6 +70,8 @@ def transducer_parameters(vocabulary_size: int, num_mel_bins: int = 80, alpha: f
                                             prediction_num_layers),
         "joint": joint_parameters(vocabulary_size, encoder_dim, prediction_units, joint_dim),
     }
+    if ctc_weight > 0:
+        parts["ctc"] = (encoder_dim + 1) * vocabulary_size
     return {**parts, "total": sum(parts.values())}
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from tf_contextnet.models.block_table import block_table
 from tf_contextnet.models.complexity import encoder_gflops_per_second, transducer_parameters
 
 # ContextNetTransducer's own defaults for the options a search space may leave out.
@@ -37,11 +36,7 @@ def trial_cost(model_options: dict[str, Any], vocabulary_size: int) -> TrialCost
     parameters = transducer_parameters(
         vocabulary_size, **encoder, prediction_embedding_dim=options["prediction_embedding_dim"],
         prediction_units=options["prediction_units"], prediction_num_layers=options["prediction_num_layers"],
-        joint_dim=options["joint_dim"])["total"]
-    if options["ctc_weight"] > 0:  # the CTC head: a dense layer from the encoder output to V
-        encoder_dim = block_table(options["alpha"], options["kernel_size"], options["downsample_blocks"],
-                                  options["block_indices"])[-1].filters
-        parameters += (encoder_dim + 1) * vocabulary_size
+        joint_dim=options["joint_dim"], ctc_weight=options["ctc_weight"])["total"]
     return TrialCost(int(parameters), float(encoder_gflops_per_second(**encoder)))
 
 
