@@ -182,13 +182,20 @@ def duration_buckets(seconds: Sequence[float], batch_size: int, buckets: int = 4
     return found or None
 
 
-def auto_bucket_boundaries(config: TrainingConfig, buckets: int = 4) -> list[float] | None:
-    """``duration_buckets`` of the training TFRecords' durations (read from prepare's metadata)."""
+def record_duration_buckets(train: str, batch_size: int, max_duration: float | None = None,
+                            buckets: int = 4) -> list[float] | None:
+    """``duration_buckets`` of the durations of the TFRecords ``train`` (read from prepare's metadata):
+    what ``bucket_boundaries="auto"`` means, for training and for sweeps."""
     from tf_contextnet.data.dataset import read_metadata, resolve_files
     from tf_contextnet.features import SAMPLE_RATE
 
-    seconds = [row[1] / SAMPLE_RATE for row in read_metadata(resolve_files(config.train))]
-    return duration_buckets(seconds, config.batch_size, buckets, config.max_duration)
+    seconds = [row[1] / SAMPLE_RATE for row in read_metadata(resolve_files(train))]
+    return duration_buckets(seconds, batch_size, buckets, max_duration)
+
+
+def auto_bucket_boundaries(config: TrainingConfig, buckets: int = 4) -> list[float] | None:
+    """``record_duration_buckets`` of ``config``'s training TFRecords."""
+    return record_duration_buckets(config.train, config.batch_size, config.max_duration, buckets)
 
 
 def _budget_already_spent(config: TrainingConfig) -> TrainingResult | None:

@@ -123,16 +123,6 @@ def check_budget(space: SearchSpace, vocabulary_size: int, source: str) -> None:
                                f"{cheapest.gflops:.3f} GFLOPs/s and {cheapest.parameters:,} parameters")
 
 
-def _auto_buckets(train: Any, training: dict[str, Any]) -> list[float] | None:
-    """``TrainingConfig(bucket_boundaries="auto")``'s boundaries: quartiles of the training durations."""
-    from tf_contextnet.data.dataset import read_metadata, resolve_files
-    from tf_contextnet.features import SAMPLE_RATE
-    from tf_contextnet.training.run_training import duration_buckets
-
-    seconds = [row[1] / SAMPLE_RATE for row in read_metadata(resolve_files(train))]
-    return duration_buckets(seconds, training["batch_size"], max_duration=training["max_duration"])
-
-
 def _settings(config: SweepConfig, space_mapping: Any, steps_per_epoch: int, epochs: int) -> dict[str, Any]:
     return {"space": space_mapping, "tuner": config.tuner, "steps_per_trial": config.steps_per_trial,
             "steps_per_epoch": steps_per_epoch, "epochs": epochs, "hyperband_factor": config.hyperband_factor}
@@ -157,7 +147,7 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     import keras
 
     from tf_contextnet.data import make_dataset
-    from tf_contextnet.training.run_training import front_end, load_or_train_tokenizer
+    from tf_contextnet.training.run_training import front_end, load_or_train_tokenizer, record_duration_buckets
     from tf_contextnet.training.strategies import get_strategy
     from tf_contextnet.tuning.context_net_hyper_model import ContextNetHyperModel
     from tf_contextnet.tuning.results import collect_results, plot_pareto, write_results_table
@@ -185,7 +175,8 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     extractor, normalization = front_end(space.training["normalization"])
     training = dict(space.training)
     if training["bucket_boundaries"] == "auto":
-        training["bucket_boundaries"] = _auto_buckets(config.train, training)
+        training["bucket_boundaries"] = record_duration_buckets(config.train, training["batch_size"],
+                                                                training["max_duration"])
         logger.info("duration buckets (s): %s", training["bucket_boundaries"])
     common = dict(bucket_boundaries=training["bucket_boundaries"], max_duration=training["max_duration"],
                   max_label_length=training["max_label_length"], feature_extractor=extractor,
