@@ -13,6 +13,7 @@ after the current step; the model directory is written as after a finished run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -20,7 +21,7 @@ import os
 import signal
 import time
 import warnings
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import keras
 
@@ -115,6 +116,17 @@ class TrainingResult:
 NORMALIZATIONS = ("none", "per-utterance")
 HISTORY_FILE = "history.json"
 
+
+
+@contextlib.contextmanager
+def unknown_length_warning_ignored() -> Iterator[None]:
+    """Inside: Keras' "Your input ran out of data; interrupting training" warning is ignored. Keras
+    emits it at the end of every pass over a dataset of unknown length (the validation set, a
+    non-repeated training set), where it is expected, not a fault: ``fit`` callers (training, sweep
+    trials) wrap ``model.fit`` in this."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        yield
 
 def front_end(normalization: str) -> tuple[keras.layers.Layer, keras.layers.Layer | None]:
     """The log-mel extractor and the feature normalisation named ``normalization`` (one of NORMALIZATIONS)."""
@@ -285,10 +297,7 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
 
     start = time.monotonic()
     try:
-        with warnings.catch_warnings():
-            # Keras warns "input ran out of data" at the end of every pass over a dataset of unknown
-            # length (the validation set, a non-repeated training set): expected here, not a fault.
-            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        with unknown_length_warning_ignored():
             # shuffle=False: the dataset shuffles itself; Keras' default True only warns that it ignores it.
             model.fit(train, validation_data=valid, epochs=config.epochs, shuffle=False,
                       steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=config.verbose)

@@ -16,6 +16,7 @@ from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
 from tf_contextnet.training.checkpointing import checkpoint_callbacks
 from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError, NonFiniteLossGuard
 from tf_contextnet.training.optimizer import make_optimizer
+from tf_contextnet.training.run_training import unknown_length_warning_ignored
 from tf_contextnet.training.validation_error_rates import ValidationErrorRates
 from tf_contextnet.training.variational_noise import VariationalNoise
 from tf_contextnet.training.warmup_schedule import WarmupSchedule
@@ -141,8 +142,10 @@ class ContextNetHyperModel(keras_tuner.HyperModel):
         own.append(TrialRecorder(trial_directory, record))
         try:
             # shuffle=False: the dataset shuffles itself; Keras' default True only warns that it ignores it.
-            model.fit(train, validation_data=valid, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
-                      steps_per_epoch=self.steps_per_epoch, callbacks=own + list(callbacks), verbose=self.verbose)
+            with unknown_length_warning_ignored():
+                model.fit(train, validation_data=valid, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
+                          steps_per_epoch=self.steps_per_epoch, callbacks=own + list(callbacks),
+                          verbose=self.verbose)
         except NonFiniteLossError as error:
             record.update(status="diverged", reason=guard.message or str(error))
             write_trial_record(trial_directory, record)
