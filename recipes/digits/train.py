@@ -40,6 +40,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from tf_contextnet.cli.quiet_start import import_tensorflow_quietly  # noqa: E402
+
+# TensorFlow's C++ start-up lines stay off the terminal (TF_CONTEXTNET_TF_LOGS=1 shows them).
+import_tensorflow_quietly()
+
 from local import espeak_digits  # noqa: E402
 from local.make_corpus import (CorpusConfig, add_corpus_arguments, build_corpus, config_from_args,  # noqa: E402
                                format_summary)

@@ -19,6 +19,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from tf_contextnet.cli.quiet_start import import_tensorflow_quietly  # noqa: E402
+
+# TensorFlow's C++ start-up lines stay off the terminal (TF_CONTEXTNET_TF_LOGS=1 shows them).
+import_tensorflow_quietly()
+
 SPLITS = "dev-clean,dev-other,test-clean,test-other"
 
 

@@ -35,6 +35,11 @@ import os
 import sys
 from pathlib import Path
 
+from tf_contextnet.cli.quiet_start import import_tensorflow_quietly  # noqa: E402
+
+# TensorFlow's C++ start-up lines stay off the terminal (TF_CONTEXTNET_TF_LOGS=1 shows them).
+import_tensorflow_quietly()
+
 SIZES = {"s": "contextnet_s", "m": "contextnet_m", "l": "contextnet_l"}
 TRAIN_SPLITS = "train-clean-100,train-clean-360,train-other-500"
 

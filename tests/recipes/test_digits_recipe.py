@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,11 +16,12 @@ import pytest
 from recipe_modules import RECIPES
 
 TRAIN = RECIPES / "digits" / "train.py"
+STARTUP_LINES = re.compile(r"absl::InitializeLog|cudart_stub|cuInit|cpu_feature_guard|oneDNN supports DT_")
 
 
 def _run(args: list[str], env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(TRAIN), *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+                          env={**{k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}, **(env or {})})
 
 
 def test_without_fsdd_or_espeak_it_names_the_install_command(tmp_path: Path):
@@ -55,6 +57,7 @@ def test_short_budget_run_end_to_end_and_resume(tmp_path: Path, fsdd_dir: Path):
             "--connected-per-speaker", "4", "--test-connected-per-speaker", "3", "--speed-factors", "", "--quiet"]
     first = _run(args)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert STARTUP_LINES.findall(first.stderr) == [], first.stderr[-3000:]  # a report, not TF's C++ log
     table = (out / "results.md").read_text()
     assert "| george |" in table and "| **all** |" in table and "jackson, lucas" in table
     for name in ("model.keras", "config.json", "tokenizer/tokenizer.json"):
