@@ -20,15 +20,8 @@ LM="$OUT/lm" FUSION="$OUT/fusion-dev" BEAM=8
 mkdir -p "$OUT"
 cd "$ROOT"
 
-# step NAME OUTPUT CMD...: run CMD (echoed, niced, timed into OUT/timings.tsv) unless OUTPUT exists.
-step() {
-  local name=$1 output=$2; shift 2
-  if [ -e "$output" ]; then echo "[skip] $name: $output exists"; return; fi
-  echo "+ $*"
-  local start=$SECONDS
-  $NICE "$@" 2>&1 | tee "$OUT/$name.log"
-  echo -e "$name\t$((SECONDS - start))" >> "$OUT/timings.tsv"
-}
+# shellcheck source=../lib/step.sh
+source "$ROOT/recipes/lib/step.sh"  # step NAME OUTPUT CMD...: skipped when OUTPUT exists
 
 # 1. LM: 2 x 256 LSTM (AN4's ~850 training sentences; the paper's 3 x 4096 would only memorise them).
 step lm-train "$LM/lm.json" "$CN" lm-train --model "$MODEL" --text "$EXP/data/train.tsv" --out "$LM" \
