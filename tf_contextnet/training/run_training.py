@@ -34,6 +34,7 @@ from tf_contextnet.training.metrics_csv_logger import MetricsCsvLogger
 from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError, NonFiniteLossGuard
 from tf_contextnet.training.optimizer import make_optimizer
 from tf_contextnet.training.precision import set_precision
+from tf_contextnet.training.resumable_backup import ResumableBackup
 from tf_contextnet.training.stop_on_signal import StopOnSignal
 from tf_contextnet.training.strategies import get_strategy
 from tf_contextnet.training.time_budget import TimeBudget
@@ -279,12 +280,6 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     if config.noise_stddev > 0:
         callbacks.append(VariationalNoise(config.noise_stddev, config.noise_start_step, seed=config.seed))
     callbacks += checkpoint_callbacks(config.out, config.backup_every_steps)
-    # Keras' BackupAndRestore restores the epoch into the model but counts its own from 0, so the
-    # mid-epoch backups of a resumed run recorded epoch 0 and the next resume restarted the epoch
-    # numbers (checkpoints/epoch-0001 overwritten, metrics.csv counting again): sync the counter.
-    backups = [c for c in callbacks if isinstance(c, keras.callbacks.BackupAndRestore)]
-    callbacks.append(keras.callbacks.LambdaCallback(on_train_begin=lambda logs: [
-        setattr(b, "_current_epoch", int(getattr(model, "_initial_epoch", None) or 0)) for b in backups]))
     if valid is not None:
         callbacks.append(ValidationErrorRates(valid, tokenizer, config.validate_every, config.max_symbols_per_frame,
                                               stop_at_wer=config.stop_at_wer))
@@ -314,8 +309,8 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     if model.stop_training:
         # BackupAndRestore saves only every N steps: a clean stop (signal, budget) must resume from here.
         for callback in callbacks:
-            if isinstance(callback, keras.callbacks.BackupAndRestore):
-                callback._save_model()
+            if isinstance(callback, ResumableBackup):
+                callback.save_now()
     if stopper.received is not None:
         reason = f"stopped by {signal.Signals(stopper.received).name}"
     elif budget is not None and budget.elapsed() >= budget.seconds:
