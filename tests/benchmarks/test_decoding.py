@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "decoding.py"
+from benchmark_scripts import load_benchmark_script
 
 
 def load_benchmark():
-    spec = importlib.util.spec_from_file_location("benchmarks_decoding", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark_script("decoding")
 
 
 def test_only_the_lm_row_gets_lm_weight_and_length_bonus():
