@@ -47,25 +47,23 @@ step eval-beam$BEAM-lm "$OUT/eval/test-beam$BEAM-lm/summary.json" "$CN" evaluate
   --manifest "$TEST" --beam $BEAM --lm "$LM" --lm-weight "$WEIGHT" --length-bonus "$BONUS" \
   --out "$OUT/eval/test-beam$BEAM-lm" --quiet
 
-$NICE "$PY" - "$OUT" "$EXP" "$LM" "$FUSION" "$MODEL" <<'EOF' | tee "$OUT/results.md"
+$NICE "$PY" - "$OUT" "$EXP" "$LM" "$FUSION" "$MODEL" "$ROOT/recipes/lib" <<'EOF' | tee "$OUT/results.md"
 import csv, json, sys
 from pathlib import Path
 from tf_contextnet.decoding.language_model_directory import load_language_model
 from tf_contextnet.decoding.language_model_training import encode_sentences, perplexity, read_text_lines
 from tf_contextnet.text import load_tokenizer
-out, exp, lm, fusion, model = map(Path, sys.argv[1:])
+out, exp, lm, fusion, model, lib = map(Path, sys.argv[1:])
+sys.path.insert(0, str(lib))
+from summary_table import HEADER, SEPARATOR, summary_cells
 tokenizer = load_tokenizer(str(model / "tokenizer"))
 dev, left_out = encode_sentences(read_text_lines([exp / "data" / "dev.tsv"]), tokenizer)
 dev_perplexity = perplexity(load_language_model(lm, tokenizer), dev)
 info, best = json.loads((lm / "lm.json").read_text()), json.loads((fusion / "best.json").read_text())
 print(f"## AN4 test ({exp}/data/test.tsv), model {model}\n")
-print("| decoder | WER % | CER % | S | D | I | sentence error % | utterances | words |\n|---|---|---|---|---|---|---|---|---|")
+print(f"| {HEADER} |\n|{SEPARATOR}")
 for name in ("greedy", "beam4", "beam8", "beam8-lm"):
-    s = json.loads((out / "eval" / f"test-{name}" / "summary.json").read_text())
-    w = s["words"]
-    print(f"| {s['decoder']} | {100 * s['wer']:.2f} | {100 * s['cer']:.2f} | {w['substitutions']} | "
-          f"{w['deletions']} | {w['insertions']} | {100 * s['ser']:.2f} | {s['utterances']} | "
-          f"{w['hits'] + w['substitutions'] + w['deletions']} |")
+    print(f"| {summary_cells(out / 'eval' / f'test-{name}' / 'summary.json')} |")
 unscored = [Path(r["path"]).stem for r in csv.DictReader(open(exp / "data" / "test_unscored.tsv"), delimiter="\t")]
 print(f"\nNot scored (no transcript, as in the recipe): {len(unscored)}: {', '.join(unscored)}\n")
 print(f"LM: {info['config']}, {info['epochs']} epochs on {info['sentences']} training sentences; held-out "

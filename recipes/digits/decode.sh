@@ -52,21 +52,18 @@ for split in test_isolated test_connected; do
     --out "$OUT/eval/$split-beam$BEAM-lm" --quiet
 done
 
-$NICE "$PY" - "$OUT" "$EXP" "$LM" "$FUSION" <<'EOF' | tee "$OUT/results.md"
+$NICE "$PY" - "$OUT" "$EXP" "$LM" "$FUSION" "$ROOT/recipes/lib" <<'EOF' | tee "$OUT/results.md"
 import json, sys
 from pathlib import Path
-out, exp, lm, fusion = map(Path, sys.argv[1:])
+out, exp, lm, fusion, lib = map(Path, sys.argv[1:])
+sys.path.insert(0, str(lib))
+from summary_table import HEADER, SEPARATOR, summary_cells
 info, best = json.loads((lm / "lm.json").read_text()), json.loads((fusion / "best.json").read_text())
 print(f"## Held-out speakers ({exp}/corpus), model {exp}/model\n")
-print("| test set | decoder | WER % | CER % | S | D | I | sentence error % | utterances | words |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print(f"| test set | {HEADER} |\n|---|{SEPARATOR}")
 for split in ("test_isolated", "test_connected"):
     for name in ("greedy", "beam4", "beam8", "beam8-lm"):
-        s = json.loads((out / "eval" / f"{split}-{name}" / "summary.json").read_text())
-        w = s["words"]
-        print(f"| {split} | {s['decoder']} | {100 * s['wer']:.2f} | {100 * s['cer']:.2f} | {w['substitutions']} | "
-              f"{w['deletions']} | {w['insertions']} | {100 * s['ser']:.2f} | {s['utterances']} | "
-              f"{w['hits'] + w['substitutions'] + w['deletions']} |")
+        print(f"| {split} | {summary_cells(out / 'eval' / f'{split}-{name}' / 'summary.json')} |")
 print(f"\nLM: {info['config']}, {info['epochs']} epochs on {info['sentences']} training sentences; held-out "
       f"perplexity {info['held_out_perplexity']:.3f} on {info['held_out_sentences']} held-out training sentences.\n")
 print(f"λ = {best['lm_weight']:g}, β = {best['length_bonus']:g} tuned on dev (beam {best['beam']}): "
