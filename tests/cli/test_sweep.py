@@ -64,7 +64,7 @@ def test_two_trial_sweep_end_to_end(fsdd_dir, fsdd_records, tmp_path, capsys):
         assert int(row["params"]) == model.count_params()
         assert float(row["alpha"]) in (0.125, 0.25) and row["kernel"] in ("3", "5") and row["se"] == "global"
     markdown = (out / "results.md").read_text().splitlines()
-    assert markdown[0].startswith("| trial | α | kernel | downsampling | SE | params | GFLOPs/s | dev WER | "
+    assert markdown[0].startswith("| trial | α | kernel | blocks | downsampling | SE | params | GFLOPs/s | dev WER | "
                                   "dev loss |")
     assert len(markdown) == 4
     assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
