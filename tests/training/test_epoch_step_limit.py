@@ -7,6 +7,7 @@ import keras
 import pytest
 
 from tf_contextnet.training import EpochStepLimit, ResumableBackup
+from tf_contextnet.training.epoch_step_limit import fit_planned_steps
 from training.test_resumable_backup import EPOCHS, STEPS_PER_EPOCH, Interrupted, InterruptAtStep, _model
 from training.tiny_models import regression_dataset
 
@@ -25,14 +26,13 @@ class EpochSteps(keras.callbacks.Callback):
 
 
 def _run(model, directory, *extra, limit=None):
-    """fit, again while ``limit`` ended an epoch early and steps are left (the sweep trial's loop)."""
+    """Plain ``fit``, or with ``limit`` the sweep trial's ``fit_planned_steps``."""
     backup = ResumableBackup(str(directory), save_freq=1, double_checkpoint=True, delete_checkpoint=False)
-    callbacks = [backup, *extra] + ([limit] if limit else [])
-    while True:
-        model.fit(regression_dataset(batch_size=8, repeat=100), epochs=EPOCHS, steps_per_epoch=STEPS_PER_EPOCH,
-                  callbacks=callbacks, verbose=0)
-        if limit is None or not limit.stopped or int(model.optimizer.iterations.numpy()) >= TOTAL:
-            return
+    data = regression_dataset(batch_size=8, repeat=100)
+    if limit is None:
+        model.fit(data, epochs=EPOCHS, steps_per_epoch=STEPS_PER_EPOCH, callbacks=[backup, *extra], verbose=0)
+    else:
+        fit_planned_steps(model, limit, epochs=EPOCHS, callbacks=[backup, *extra], x=data, verbose=0)
 
 
 def _interrupted_then_resumed(directory, limit):

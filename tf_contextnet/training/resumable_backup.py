@@ -14,7 +14,10 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
     - backs up at the end of every epoch as well as every ``save_freq`` batches, so that a run
       stopped at an epoch boundary (:class:`EpochStepLimit`, a kill after the epoch's last step)
       resumes at the next epoch instead of repeating this one;
-    - saves on demand (:meth:`save_now`: a clean stop by signal or time budget).
+    - saves on demand (:meth:`save_now`).
+
+    A clean stop (signal, time budget) needs no extra save: Keras ends the stopped epoch with
+    ``on_epoch_end``, which backs up.
 
     On resume Keras restarts the interrupted epoch from its first batch with the restored weights and
     optimizer step; :class:`tf_contextnet.training.EpochStepLimit` ends that epoch at its planned step.

@@ -34,7 +34,6 @@ from tf_contextnet.training.metrics_csv_logger import MetricsCsvLogger
 from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError, NonFiniteLossGuard
 from tf_contextnet.training.optimizer import make_optimizer
 from tf_contextnet.training.precision import set_precision
-from tf_contextnet.training.resumable_backup import ResumableBackup
 from tf_contextnet.training.stop_on_signal import StopOnSignal
 from tf_contextnet.training.strategies import get_strategy
 from tf_contextnet.training.time_budget import TimeBudget
@@ -118,7 +117,6 @@ NORMALIZATIONS = ("none", "per-utterance")
 HISTORY_FILE = "history.json"
 
 
-
 @contextlib.contextmanager
 def unknown_length_warning_ignored() -> Iterator[None]:
     """Inside: Keras' "Your input ran out of data; interrupting training" warning is ignored. Keras
@@ -128,6 +126,7 @@ def unknown_length_warning_ignored() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
         yield
+
 
 def front_end(normalization: str) -> tuple[keras.layers.Layer, keras.layers.Layer | None]:
     """The log-mel extractor and the feature normalisation named ``normalization`` (one of NORMALIZATIONS)."""
@@ -306,11 +305,6 @@ def run_training(config: TrainingConfig, extra_callbacks: Sequence[keras.callbac
     if guard.stopped:
         return TrainingResult(history, guard.message, seconds, steps)
     reason = "stopped early" if model.stop_training else "finished"
-    if model.stop_training:
-        # BackupAndRestore saves only every N steps: a clean stop (signal, budget) must resume from here.
-        for callback in callbacks:
-            if isinstance(callback, ResumableBackup):
-                callback.save_now()
     if stopper.received is not None:
         reason = f"stopped by {signal.Signals(stopper.received).name}"
     elif budget is not None and budget.elapsed() >= budget.seconds:

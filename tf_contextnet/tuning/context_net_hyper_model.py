@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from tf_contextnet.models.contextnet_transducer import ContextNetTransducer
 from tf_contextnet.training.checkpointing import checkpoint_callbacks
-from tf_contextnet.training.epoch_step_limit import EpochStepLimit
+from tf_contextnet.training.epoch_step_limit import EpochStepLimit, fit_planned_steps
 from tf_contextnet.training.non_finite_loss_guard import NonFiniteLossError, NonFiniteLossGuard
 from tf_contextnet.training.optimizer import make_optimizer
 from tf_contextnet.training.run_training import unknown_length_warning_ignored
@@ -140,21 +140,15 @@ class ContextNetHyperModel(keras_tuner.HyperModel):
         own += checkpoint_callbacks(trial_directory, self.backup_every_steps)
         own.append(ValidationErrorRates(valid, self.tokenizer, 1, self._training("max_symbols_per_frame")))
         record["target_epochs"] = epochs
-        recorder = TrialRecorder(trial_directory, record)
-        limit = EpochStepLimit(self.steps_per_epoch)
-        own += [recorder, limit]
+        own.append(TrialRecorder(trial_directory, record))
         try:
             with unknown_length_warning_ignored():
-                # A trial resumed mid-epoch ends that epoch at its planned step (EpochStepLimit), then
-                # fit runs again for the epochs left: every trial trains exactly its planned steps.
-                while True:
-                    # shuffle=False: the dataset shuffles itself; Keras' default True only warns that it ignores it.
-                    model.fit(train, validation_data=valid, epochs=epochs, initial_epoch=initial_epoch,
-                              shuffle=False, steps_per_epoch=self.steps_per_epoch, callbacks=own + list(callbacks),
-                              verbose=self.verbose)
-                    if not limit.stopped or int(model.optimizer.iterations.numpy()) >= epochs * self.steps_per_epoch:
-                        break
-                    recorder.new_start = False  # the same start continues
+                # A trial resumed mid-epoch ends that epoch at its planned step, then trains the epochs
+                # left: every trial trains exactly its planned steps. shuffle=False: the dataset
+                # shuffles itself; Keras' default True only warns that it ignores it.
+                fit_planned_steps(model, EpochStepLimit(self.steps_per_epoch), epochs=epochs,
+                                  callbacks=own + list(callbacks), x=train, validation_data=valid,
+                                  initial_epoch=initial_epoch, shuffle=False, verbose=self.verbose)
         except NonFiniteLossError as error:
             record.update(status="diverged", reason=guard.message or str(error))
             write_trial_record(trial_directory, record)

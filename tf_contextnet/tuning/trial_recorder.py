@@ -55,18 +55,18 @@ class TrialRecorder(keras.callbacks.Callback):
     ``ValidationErrorRates`` (so epoch logs hold ``val_wer``). Epochs append to the record's
     ``epochs`` list, so a trial resumed after a kill keeps the epochs of its earlier runs.
 
-    ``new_start=False`` (settable between ``fit`` calls): the next ``fit`` continues the same start
-    (the trial's fit after :class:`EpochStepLimit` ended a resumed epoch), which adds no entry to
+    One recorder serves one (re)start: a later ``fit`` with the same recorder (after
+    :class:`EpochStepLimit` ended a resumed epoch) continues that start and adds no entry to
     ``starts``. Timing: ``trace_seconds`` adds up the first step of every (re)start (graph tracing),
     ``train_seconds`` every other training step, ``wall_seconds`` whole ``fit`` calls (dev
     evaluation and its tracing included).
     """
 
-    def __init__(self, directory: str, record: dict[str, Any], new_start: bool = True):
+    def __init__(self, directory: str, record: dict[str, Any]):
         super().__init__()
         self.directory = directory
         self.record = record
-        self.new_start = new_start
+        self._started = False
         self._fit_start = self._batch_start = 0.0
         self._traced = False
 
@@ -77,9 +77,9 @@ class TrialRecorder(keras.callbacks.Callback):
         self.record[key] = self.record.get(key, 0.0) + seconds
 
     def on_train_begin(self, logs=None):
-        if self.new_start:  # False: this fit continues the previous one in the same process
+        if not self._started:  # a later fit of this recorder continues the same start
             self.record.setdefault("starts", []).append(self._step())
-            self._traced = False
+            self._started = True
         self.record["status"] = "running"
         self._fit_start = time.monotonic()
         write_trial_record(self.directory, self.record)
